@@ -1,0 +1,32 @@
+"""The FastAPI application: routers, error handlers and per-process wiring."""
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from plugin.api import events, health, tenants, webhooks
+from plugin.core.clock import Clock, SystemClock
+from plugin.core.config import Settings, get_settings
+from plugin.core.db import make_engine, make_session_factory
+from plugin.errors import install_error_handlers
+
+DESCRIPTION = """AI reply drafts and auto-resolution for helpdesks, billed by outcome
+($0.25 per delivered draft, $0.50 per resolution that sticks) and measured against a randomized control arm.
+
+Authenticate with `Authorization: Bearer <token>` (tokens come from `outcomedesk tenant token`).
+Errors always have the shape `{"error": "...", "detail": "..."}`."""
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(title="outcomedesk", version="0.1.0", description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.clock = clock or SystemClock()
+    install_error_handlers(app)
+    for router in (health.router, tenants.router, webhooks.router, events.router):
+        app.include_router(router)
+    return app
