@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from plugin.api import events, health, tenants, webhooks
+from plugin.api import billing, drafting, events, health, metrics, tenants, webhooks
 from plugin.core.clock import Clock, SystemClock
 from plugin.core.config import Settings, get_settings
 from plugin.core.db import make_engine, make_session_factory
@@ -27,6 +27,14 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     app.state.clock = clock or SystemClock()
     install_error_handlers(app)
-    for router in (health.router, tenants.router, webhooks.router, events.router):
+    for router in (
+        health.router,
+        tenants.router,
+        webhooks.router,
+        events.router,
+        drafting.router,
+        billing.router,
+        metrics.router,
+    ):
         app.include_router(router)
     return app

@@ -5,6 +5,9 @@ from typing import Annotated
 import typer
 
 from plugin.accounts import service as accounts_service
+from plugin.commands import billing as billing_commands
+from plugin.commands import drafting as drafting_commands
+from plugin.commands import metrics as metrics_commands
 from plugin.accounts.scopes import Scope
 from plugin.core.clock import SystemClock
 from plugin.core.config import get_settings
@@ -14,6 +17,9 @@ from plugin.migrate import upgrade
 app = typer.Typer(help="outcomedesk: AI drafts and auto-resolution for helpdesks, billed by outcome.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants and their API tokens.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
+app.add_typer(billing_commands.app, name="billing")
+app.add_typer(metrics_commands.app, name="metrics")
+drafting_commands.register(app)
 
 
 def _session_factory():  # type: ignore[no-untyped-def]
