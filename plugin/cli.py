@@ -5,16 +5,18 @@ from typing import Annotated
 import typer
 
 from plugin.accounts import service as accounts_service
+from plugin.accounts.scopes import Scope
 from plugin.commands import billing as billing_commands
 from plugin.commands import drafting as drafting_commands
 from plugin.commands import metrics as metrics_commands
-from plugin.accounts.scopes import Scope
 from plugin.core.clock import SystemClock
 from plugin.core.config import get_settings
 from plugin.core.db import make_engine, make_session_factory, transaction
 from plugin.migrate import upgrade
 
-app = typer.Typer(help="outcomedesk: AI drafts and auto-resolution for helpdesks, billed by outcome.", no_args_is_help=True)
+app = typer.Typer(
+    help="outcomedesk: AI drafts and auto-resolution for helpdesks, billed by outcome.", no_args_is_help=True
+)
 tenant_app = typer.Typer(help="Tenants and their API tokens.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(billing_commands.app, name="billing")
@@ -66,7 +68,9 @@ def tenant_token(
     """Issue an API token; it is shown once and stored only as a hash."""
     with transaction(_session_factory()) as session:
         tenant = accounts_service.get_tenant(session, slug)
-        issued = accounts_service.issue_token(session, tenant=tenant, scopes=tuple(scope), name=name, clock=SystemClock())
+        issued = accounts_service.issue_token(
+            session, tenant=tenant, scopes=tuple(scope), name=name, clock=SystemClock()
+        )
         typer.echo(issued.token)
 
 
@@ -74,7 +78,9 @@ def tenant_token(
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")
+    ] = True,
 ) -> None:
     """Migrate, seed the demo tenant, then serve."""
     from plugin.demo import seed_demo

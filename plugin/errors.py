@@ -17,14 +17,14 @@ def _body(error: str, detail: str, **extra: Any) -> dict[str, Any]:
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse(_body(exc.error, exc.detail, **exc.extra), status_code=exc.status_code, headers=headers)
+    return JSONResponse(
+        _body(exc.error, exc.detail, **exc.extra), status_code=exc.status_code, headers=headers
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
-    ]
+    problems = [f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()]
     return JSONResponse(_body("invalid_payload", "; ".join(problems) or "invalid request"), status_code=422)
 
 

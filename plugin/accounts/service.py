@@ -102,4 +102,6 @@ def authenticate_token(session: Session, token: str) -> Principal:
     tenant = repository.tenant_by_id(session, row.tenant_id)
     if tenant is None:
         raise Unauthorized("unknown or revoked API token")
-    return Principal(tenant_id=tenant.id, tenant_slug=tenant.slug, scopes=parse_scopes(row.scopes), token_id=row.id)
+    return Principal(
+        tenant_id=tenant.id, tenant_slug=tenant.slug, scopes=parse_scopes(row.scopes), token_id=row.id
+    )

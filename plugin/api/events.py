@@ -32,7 +32,9 @@ class TicketEventOut(BaseModel):
         return cls.model_validate(row, from_attributes=True)
 
 
-@router.get("/tickets/{ticket_id}/events", response_model=list[TicketEventOut], summary="A ticket's event log")
+@router.get(
+    "/tickets/{ticket_id}/events", response_model=list[TicketEventOut], summary="A ticket's event log"
+)
 def ticket_events(
     principal: AgentPrincipal, session: SessionDep, ticket_id: Annotated[str, Path(max_length=64)]
 ) -> list[TicketEventOut]:
@@ -42,7 +44,9 @@ def ticket_events(
     return [TicketEventOut.of(row) for row in rows]
 
 
-@router.get("/events", response_model=list[TicketEventOut], summary="The tenant's canonical events in a window")
+@router.get(
+    "/events", response_model=list[TicketEventOut], summary="The tenant's canonical events in a window"
+)
 def events(
     principal: ManagerPrincipal,
     session: SessionDep,
@@ -53,5 +57,7 @@ def events(
     for name, moment in (("since", since), ("until", until)):
         if moment is not None and moment.tzinfo is None:
             raise InvalidPayload(f"{name}: give a time zone (e.g. 2026-01-31T00:00:00Z)")
-    rows = metrics_service.list_events(session, tenant_id=principal.tenant_id, since=since, until=until, limit=limit)
+    rows = metrics_service.list_events(
+        session, tenant_id=principal.tenant_id, since=since, until=until, limit=limit
+    )
     return [TicketEventOut.of(row) for row in rows]

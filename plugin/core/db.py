@@ -91,6 +91,7 @@ def insert_ignoring_duplicates(
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
+    dialect_insert: Any
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":

@@ -75,4 +75,6 @@ def receive_zendesk_webhook(
     if not inserted:
         return WebhookReceipt(payload.id, payload.type, True, is_tracked(payload), 0, tenant.id)
     recorded = metrics_service.record_events(session, tenant_id=tenant.id, events=events, clock=clock)
-    return WebhookReceipt(payload.id, payload.type, False, is_tracked(payload), recorded, tenant.id, tuple(events))
+    return WebhookReceipt(
+        payload.id, payload.type, False, is_tracked(payload), recorded, tenant.id, tuple(events)
+    )

@@ -95,7 +95,9 @@ def is_tracked(payload: ZendeskWebhook) -> bool:
     return payload.type.removeprefix(TYPE_PREFIX) in TRACKED_TYPES
 
 
-def to_ticket_events(payload: ZendeskWebhook, *, ai_author_ids: frozenset[str] = frozenset()) -> list[TicketEvent]:
+def to_ticket_events(
+    payload: ZendeskWebhook, *, ai_author_ids: frozenset[str] = frozenset()
+) -> list[TicketEvent]:
     """The canonical events one delivery stands for; empty for event types we do not track."""
     kind = payload.type.removeprefix(TYPE_PREFIX)
     if kind not in TRACKED_TYPES:
@@ -104,7 +106,7 @@ def to_ticket_events(payload: ZendeskWebhook, *, ai_author_ids: frozenset[str] =
         ticket = ZendeskTicket.model_validate(payload.detail)
     except ValidationError as error:
         raise _problem(error, "detail") from error
-    base = {
+    base: dict[str, Any] = {
         "ticket_id": ticket.id,
         "requester_id": ticket.requester_id or "unknown",
         "occurred_at": payload.time,
@@ -123,7 +125,9 @@ def to_ticket_events(payload: ZendeskWebhook, *, ai_author_ids: frozenset[str] =
             key = f"zendesk:comment:{comment.id}"
             if not comment.author.is_staff:
                 return [
-                    TicketEvent(key=key, event=EventName.CUSTOMER_MESSAGE, actor=Actor.CUSTOMER, public=True, **base)
+                    TicketEvent(
+                        key=key, event=EventName.CUSTOMER_MESSAGE, actor=Actor.CUSTOMER, public=True, **base
+                    )
                 ]
             if not comment.is_public:
                 return []
@@ -150,13 +154,17 @@ def to_ticket_events(payload: ZendeskWebhook, *, ai_author_ids: frozenset[str] =
                 return [TicketEvent(key=key, event=EventName.ESCALATED, actor=Actor.AGENT, **base)]
             return []
         case "ticket.satisfaction_rating_changed":
-            current = payload.event.get("current")
-            score = str((current.get("score") if isinstance(current, dict) else current) or "").lower()
+            rating = payload.event.get("current")
+            score = str((rating.get("score") if isinstance(rating, dict) else rating) or "").lower()
             if score not in {"good", "bad"}:
                 return []
             return [
                 TicketEvent(
-                    key=key, event=EventName.CSAT, actor=Actor.CUSTOMER, value=1.0 if score == "good" else 0.0, **base
+                    key=key,
+                    event=EventName.CSAT,
+                    actor=Actor.CUSTOMER,
+                    value=1.0 if score == "good" else 0.0,
+                    **base,
                 )
             ]
     return []

@@ -10,7 +10,13 @@ from plugin.accounts.scopes import Scope
 from plugin.core.clock import FixedClock
 from plugin.helpdesk.models import InboundWebhook
 from tests.builders import TenantFixture, make_tenant
-from tests.plugin.helpdesk.zendesk_payloads import comment_added, encode, signed, status_changed, ticket_created
+from tests.plugin.helpdesk.zendesk_payloads import (
+    comment_added,
+    encode,
+    signed,
+    status_changed,
+    ticket_created,
+)
 
 SECRET = "whsec-test"
 
@@ -20,9 +26,18 @@ def acme(session: Session, clock: FixedClock) -> TenantFixture:
     return make_tenant(session, clock, "acme", SECRET)
 
 
-def deliver(client: TestClient, clock: FixedClock, payload: dict | bytes, *, tenant: str = "acme", secret: str = SECRET):
+def deliver(
+    client: TestClient,
+    clock: FixedClock,
+    payload: dict | bytes,
+    *,
+    tenant: str = "acme",
+    secret: str = SECRET,
+):
     body = payload if isinstance(payload, bytes) else encode(payload)
-    return client.post(f"/api/v1/webhooks/zendesk/{tenant}", content=body, headers=signed(secret, body, clock.now()))
+    return client.post(
+        f"/api/v1/webhooks/zendesk/{tenant}", content=body, headers=signed(secret, body, clock.now())
+    )
 
 
 def counts(session: Session) -> tuple[int, int]:
@@ -59,7 +74,9 @@ def test_bad_signature_is_rejected_with_401_and_nothing_stored(client, clock, ac
 
 
 def test_missing_signature_headers_are_rejected_with_401(client, clock, acme):
-    response = client.post("/api/v1/webhooks/zendesk/acme", content=encode(ticket_created("ev-1", clock.now())))
+    response = client.post(
+        "/api/v1/webhooks/zendesk/acme", content=encode(ticket_created("ev-1", clock.now()))
+    )
     assert response.status_code == 401
 
 
@@ -132,7 +149,11 @@ def test_unknown_tenant_is_404(client, clock, acme):
 
 def test_reopen_and_private_note_and_csat_map_as_documented(client, clock, acme):
     deliver(client, clock, ticket_created("ev-1", clock.now()))
-    deliver(client, clock, comment_added("ev-2", clock.now(), comment_id="n1", body="note", staff=True, public=False))
+    deliver(
+        client,
+        clock,
+        comment_added("ev-2", clock.now(), comment_id="n1", body="note", staff=True, public=False),
+    )
     deliver(client, clock, status_changed("ev-3", clock.now(), previous="OPEN", current="SOLVED"))
     deliver(client, clock, status_changed("ev-4", clock.now(), previous="SOLVED", current="OPEN"))
     csat = ticket_created("ev-5", clock.now())

@@ -20,7 +20,9 @@ def ticket_detail(ticket_id: str = "101", requester_id: str = "9001", **override
     return {**detail, **overrides}
 
 
-def envelope(event_type: str, event_id: str, at: datetime, detail: dict[str, Any], event: dict[str, Any]) -> dict:
+def envelope(
+    event_type: str, event_id: str, at: datetime, detail: dict[str, Any], event: dict[str, Any]
+) -> dict:
     return {
         "type": f"zen:event-type:{event_type}",
         "account_id": 12514403,
@@ -38,14 +40,32 @@ def ticket_created(event_id: str, at: datetime, **detail: Any) -> dict:
 
 
 def comment_added(
-    event_id: str, at: datetime, *, comment_id: str, body: str, staff: bool, public: bool = True, **detail: Any
+    event_id: str,
+    at: datetime,
+    *,
+    comment_id: str,
+    body: str,
+    staff: bool,
+    public: bool = True,
+    **detail: Any,
 ) -> dict:
-    comment = {"id": comment_id, "body": body, "is_public": public, "author": {"id": "7" if staff else "9001", "is_staff": staff, "name": "x"}}
+    comment = {
+        "id": comment_id,
+        "body": body,
+        "is_public": public,
+        "author": {"id": "7" if staff else "9001", "is_staff": staff, "name": "x"},
+    }
     return envelope("ticket.comment_added", event_id, at, ticket_detail(**detail), {"comment": comment})
 
 
 def status_changed(event_id: str, at: datetime, *, previous: str, current: str, **detail: Any) -> dict:
-    return envelope("ticket.status_changed", event_id, at, ticket_detail(**detail), {"previous": previous, "current": current})
+    return envelope(
+        "ticket.status_changed",
+        event_id,
+        at,
+        ticket_detail(**detail),
+        {"previous": previous, "current": current},
+    )
 
 
 def signed(secret: str, body: bytes, timestamp: datetime) -> dict[str, str]:
