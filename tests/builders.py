@@ -27,10 +27,16 @@ class TenantFixture:
         return {"Authorization": f"Bearer {self.tokens[scope]}"}
 
 
-def make_tenant(session: Session, clock: Clock, slug: str = "acme", secret: str = "whsec-test") -> TenantFixture:
-    tenant = accounts_service.create_tenant(session, slug=slug, name=slug.title(), clock=clock, webhook_secret=secret)
+def make_tenant(
+    session: Session, clock: Clock, slug: str = "acme", secret: str = "whsec-test"
+) -> TenantFixture:
+    tenant = accounts_service.create_tenant(
+        session, slug=slug, name=slug.title(), clock=clock, webhook_secret=secret
+    )
     tokens = {
-        scope: accounts_service.issue_token(session, tenant=tenant, scopes=(scope,), name=scope.value, clock=clock).token
+        scope: accounts_service.issue_token(
+            session, tenant=tenant, scopes=(scope,), name=scope.value, clock=clock
+        ).token
         for scope in Scope
     }
     session.commit()

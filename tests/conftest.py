@@ -80,7 +80,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock) -> FastAPI:
+def app(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock
+) -> FastAPI:
     app = create_app(settings, engine=engine, clock=clock)
     app.state.session_factory = session_factory
     return app

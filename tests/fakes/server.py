@@ -20,7 +20,9 @@ def free_port() -> int:
 def serve_in_thread(app: Any) -> Iterator[str]:
     """Serve `app` on a free loopback port; yields its base URL and stops it afterwards."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
