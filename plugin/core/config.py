@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
     context_timeout_seconds: float = 1.5
-    data_dir: Path = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    # Public datasets (with their licences) ship in the repository so a clean clone can demo and test offline.
+    data_dir: Path = Path(__file__).resolve().parents[2] / "data"
 
 
 @lru_cache
