@@ -3,12 +3,14 @@
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.accounts import service as accounts_service
 from plugin.accounts.scopes import Scope
 from plugin.commands import billing as billing_commands
 from plugin.commands import drafting as drafting_commands
 from plugin.commands import metrics as metrics_commands
+from plugin.commands import zaf as zaf_commands
 from plugin.core.clock import SystemClock
 from plugin.core.config import get_settings
 from plugin.core.db import make_engine, make_session_factory, transaction
@@ -22,9 +24,10 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(billing_commands.app, name="billing")
 app.add_typer(metrics_commands.app, name="metrics")
 drafting_commands.register(app)
+app.add_typer(zaf_commands.app, name="plugin")
 
 
-def _session_factory():  # type: ignore[no-untyped-def]
+def session_factory() -> sessionmaker[Session]:
     return make_session_factory(make_engine(get_settings().database_url))
 
 
@@ -47,13 +50,30 @@ def serve(
     uvicorn.run("plugin.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Drain what is due, then exit")] = False,
+    poll_interval: Annotated[float, typer.Option(help="Seconds to wait when idle")] = 1.0,
+) -> None:
+    """Run background jobs (drafts, auto-resolutions, settlements); run as many as you like on PostgreSQL."""
+    import asyncio
+
+    from plugin.runtime import build_worker
+
+    worker_ = build_worker(get_settings(), session_factory(), SystemClock())
+    if once:
+        typer.echo(f"{asyncio.run(worker_.drain_with_schedule())} jobs ran")
+        return
+    asyncio.run(worker_.run_with_schedule(poll_interval=poll_interval))
+
+
 @tenant_app.command("create")
 def tenant_create(
     slug: Annotated[str, typer.Argument(help="Helpdesk account id, e.g. the Zendesk subdomain")],
     name: Annotated[str, typer.Option(help="Display name")] = "",
 ) -> None:
     """Create a tenant and print its Zendesk webhook signing secret."""
-    with transaction(_session_factory()) as session:
+    with transaction(session_factory()) as session:
         tenant = accounts_service.create_tenant(session, slug=slug, name=name or slug, clock=SystemClock())
         typer.echo(f"tenant {tenant.slug} created")
         typer.echo(f"zendesk webhook secret: {tenant.zendesk_webhook_secret}")
@@ -66,7 +86,7 @@ def tenant_token(
     name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
 ) -> None:
     """Issue an API token; it is shown once and stored only as a hash."""
-    with transaction(_session_factory()) as session:
+    with transaction(session_factory()) as session:
         tenant = accounts_service.get_tenant(session, slug)
         issued = accounts_service.issue_token(
             session, tenant=tenant, scopes=tuple(scope), name=name, clock=SystemClock()
@@ -87,7 +107,7 @@ def demo(
 
     settings = get_settings()
     upgrade(settings.database_url)
-    summary = seed_demo(_session_factory(), settings=settings)
+    summary = seed_demo(session_factory(), settings=settings)
     base = f"http://{host}:{port}"
     typer.echo(summary.describe(base))
     if serve_after:

@@ -7,6 +7,7 @@ from plugin.core.db import Base
 MODEL_MODULES = (
     "plugin.accounts.models",
     "plugin.helpdesk.models",
+    "plugin.helpdesk.local_models",
     "metrics.models",
     "billing.models",
     "drafting.models",

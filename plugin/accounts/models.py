@@ -16,6 +16,10 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     helpdesk: Mapped[str] = mapped_column(String(20), default="zendesk")
     zendesk_webhook_secret: Mapped[str] = mapped_column(String(200))
+    zendesk_subdomain: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    zendesk_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    zendesk_api_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -111,7 +111,7 @@ def to_ticket_events(
         "requester_id": ticket.requester_id or "unknown",
         "occurred_at": payload.time,
         "channel": ticket.via.channel if ticket.via else None,
-        "priority": ticket.priority,
+        "priority": ticket.priority.lower() if ticket.priority else None,
     }
     key = f"zendesk:{payload.id}"
     match kind:
