@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
 def evaluate(
     train: Annotated[Path, typer.Option(help="JSONL of {text, intent}; intent null or 'oos' = out of scope")],
     test: Annotated[Path, typer.Option(help="JSONL in the same format, held out")],
-    kb: Annotated[Path | None, typer.Option(help="Knowledge base (Markdown or JSONL) to load, checked for errors")] = None,
+    kb: Annotated[
+        Path | None, typer.Option(help="Knowledge base (Markdown or JSONL) to load, checked for errors")
+    ] = None,
     target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
 ) -> None:
     """Train on labelled tickets and report intent accuracy, calibration and auto-resolve precision as JSON."""
@@ -46,7 +48,9 @@ def _load_passages(path: Path) -> list:  # type: ignore[type-arg]
 @drafting_app.command("import-kb")
 def import_kb(
     tenant: Annotated[str, typer.Argument(help="Tenant slug")],
-    paths: Annotated[list[Path], typer.Argument(help="Markdown (.md) or JSONL (.jsonl, .jsonl.gz) documents")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Markdown (.md) or JSONL (.jsonl, .jsonl.gz) documents")
+    ],
 ) -> None:
     """Add documents to a tenant's knowledge base (sections become citable passages)."""
     from drafting import training
@@ -58,7 +62,9 @@ def import_kb(
     with transaction(session_factory()) as session:
         tenant_row = accounts_service.get_tenant(session, tenant)
         added = sum(
-            training.import_knowledge(session, tenant_id=tenant_row.id, passages=_load_passages(path), clock=SystemClock())
+            training.import_knowledge(
+                session, tenant_id=tenant_row.id, passages=_load_passages(path), clock=SystemClock()
+            )
             for path in paths
         )
     typer.echo(f"{added} passages added to {tenant}'s knowledge base")
@@ -81,7 +87,10 @@ def train_classifier(
     with transaction(session_factory()) as session:
         tenant_row = accounts_service.get_tenant(session, tenant)
         trained = training.train_intent_model(
-            session, tenant_id=tenant_row.id, examples=[(t.text, t.intent) for t in labelled], clock=SystemClock()
+            session,
+            tenant_id=tenant_row.id,
+            examples=[(t.text, t.intent) for t in labelled],
+            clock=SystemClock(),
         )
     choice = trained.threshold
     typer.echo(

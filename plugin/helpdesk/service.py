@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 from metrics import service as metrics_service
 from metrics.events import TicketEvent
 from plugin.accounts import service as accounts_service
+from plugin.accounts.models import Tenant
 from plugin.core.clock import Clock
 from plugin.core.db import insert_ignoring_duplicates
 from plugin.core.errors import InvalidPayload, PayloadTooLarge
-from plugin.accounts.models import Tenant
 from plugin.helpdesk.local import LOCAL_AI_AUTHOR_ID
 from plugin.helpdesk.models import InboundWebhook
 from plugin.helpdesk.signatures import verify_zendesk_signature
@@ -107,5 +107,12 @@ def ingest_zendesk_event(
         return WebhookReceipt(payload.id, payload.type, True, is_tracked(payload), 0, tenant_id)
     recorded = metrics_service.record_events(session, tenant_id=tenant_id, events=events, clock=clock)
     return WebhookReceipt(
-        payload.id, payload.type, False, is_tracked(payload), recorded, tenant_id, tuple(events), payload.event
+        payload.id,
+        payload.type,
+        False,
+        is_tracked(payload),
+        recorded,
+        tenant_id,
+        tuple(events),
+        payload.event,
     )
