@@ -3,11 +3,15 @@
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from plugin.api import billing, drafting, events, health, metrics, tenants, webhooks
+from plugin.api import billing, drafting, events, health, metrics, tenants, webhooks, zendesk_app
+from plugin.auth import PrincipalCache
 from plugin.core.clock import Clock, SystemClock
 from plugin.core.config import Settings, get_settings
 from plugin.core.db import make_engine, make_session_factory
 from plugin.errors import install_error_handlers
+from plugin.web import helpdesk_api
+from plugin.web import routes as web_routes
+from plugin.wiring import KitFactory
 
 DESCRIPTION = """AI reply drafts and auto-resolution for helpdesks, billed by outcome
 ($0.25 per delivered draft, $0.50 per resolution that sticks) and measured against a randomized control arm.
@@ -26,6 +30,8 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.clock = clock or SystemClock()
+    app.state.kit_factory = KitFactory(settings)
+    app.state.principal_cache = PrincipalCache()
     install_error_handlers(app)
     for router in (
         health.router,
@@ -35,6 +41,9 @@ def create_app(
         drafting.router,
         billing.router,
         metrics.router,
+        helpdesk_api.router,
+        zendesk_app.router,
+        web_routes.router,
     ):
         app.include_router(router)
     return app

@@ -1,5 +1,6 @@
 """The `outcomedesk` command line."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -94,22 +95,105 @@ def tenant_token(
         typer.echo(issued.token)
 
 
+@tenant_app.command("grant")
+def tenant_grant(
+    slug: Annotated[str, typer.Argument(help="Tenant slug (the Zendesk subdomain)")],
+    zendesk_user: Annotated[int, typer.Option(help="Zendesk user id")],
+    role: Annotated[Scope, typer.Option(help="Role to grant")] = Scope.MANAGER,
+) -> None:
+    """Let a Zendesk user open the pages of a role (e.g. the manager dashboard in the nav bar)."""
+    from plugin.api.zendesk_app import zendesk_user_email
+
+    with transaction(session_factory()) as session:
+        tenant = accounts_service.get_tenant(session, slug)
+        accounts_service.grant_role(
+            session,
+            tenant=tenant,
+            email=zendesk_user_email(slug, zendesk_user),
+            role=role,
+            clock=SystemClock(),
+        )
+    typer.echo(f"Zendesk user {zendesk_user} of {slug} is now {role.value}")
+
+
+@tenant_app.command("connect-zendesk")
+def tenant_connect_zendesk(
+    slug: Annotated[str, typer.Argument(help="Tenant slug (the Zendesk subdomain)")],
+    email: Annotated[str, typer.Option(help="Zendesk API user (agent) email")],
+    api_token_env: Annotated[
+        str, typer.Option(help="Name of the environment variable holding the API token")
+    ] = "ZENDESK_API_TOKEN",
+    app_public_key: Annotated[
+        Path | None, typer.Option(help="PEM of the app's public key (signed URLs)")
+    ] = None,
+    installation_id: Annotated[int | None, typer.Option(help="The app installation id")] = None,
+    bot_user_id: Annotated[str | None, typer.Option(help="Zendesk user the AI replies as")] = None,
+) -> None:
+    """Connect a tenant to its Zendesk account (REST API credentials and the app's signing key)."""
+    import os
+
+    token = os.environ.get(api_token_env)
+    if not token:
+        raise typer.BadParameter(
+            f"set {api_token_env} to the Zendesk API token (it is not read from the command line)"
+        )
+    with transaction(session_factory()) as session:
+        tenant = accounts_service.get_tenant(session, slug)
+        tenant.helpdesk = "zendesk"
+        tenant.zendesk_subdomain, tenant.zendesk_email, tenant.zendesk_api_token = slug, email, token
+        tenant.bot_user_id = bot_user_id
+        tenant.zendesk_installation_id = installation_id
+        if app_public_key is not None:
+            tenant.zendesk_app_public_key = app_public_key.read_text()
+    typer.echo(f"{slug} now uses Zendesk {slug}.zendesk.com")
+
+
+@app.command()
+def simulate(
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days of traffic, ending now")] = 30,
+    tickets_per_day: Annotated[int, typer.Option(min=1, max=5000)] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+) -> None:
+    """Simulate customers and agents on the demo tenant, through the real pipeline, in both arms."""
+    from plugin.demo import seed_demo
+    from plugin.simulation import SimulationConfig, run_simulation
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    factory = session_factory()
+    seed_demo(factory, data_dir=settings.data_dir, clock=SystemClock())
+    result = run_simulation(
+        factory,
+        settings=settings,
+        config=SimulationConfig(days=days, tickets_per_day=tickets_per_day, seed=seed),
+    )
+    typer.echo(result.describe())
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    days: Annotated[int, typer.Option(min=0, max=365, help="Days of simulated traffic (0: none)")] = 30,
+    tickets_per_day: Annotated[int, typer.Option(min=1, max=5000)] = 40,
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")
     ] = True,
 ) -> None:
-    """Migrate, seed the demo tenant, then serve."""
+    """Migrate, seed the demo tenant, simulate a month of traffic through the real pipeline, then serve."""
     from plugin.demo import seed_demo
+    from plugin.simulation import SimulationConfig, run_simulation, simulated_already
 
     settings = get_settings()
     upgrade(settings.database_url)
-    summary = seed_demo(session_factory(), settings=settings)
-    base = f"http://{host}:{port}"
-    typer.echo(summary.describe(base))
+    factory = session_factory()
+    summary = seed_demo(factory, data_dir=settings.data_dir, clock=SystemClock())
+    if days and not simulated_already(factory):
+        result = run_simulation(
+            factory, settings=settings, config=SimulationConfig(days=days, tickets_per_day=tickets_per_day)
+        )
+        typer.echo(result.describe())
+    typer.echo(summary.describe(f"http://{host}:{port}"))
     if serve_after:
         serve(host=host, port=port, workers=1)
 

@@ -8,7 +8,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from plugin.accounts.scopes import Scope, grants
-from plugin.accounts.service import Principal, authenticate_token
+from plugin.accounts.service import Principal
+from plugin.auth import authenticate
 from plugin.core.clock import Clock
 from plugin.core.config import Settings
 from plugin.core.errors import Forbidden, Unauthorized
@@ -44,12 +45,18 @@ _bearer = HTTPBearer(auto_error=False, description="API token issued by `outcome
 
 
 def get_principal(
-    session: SessionDep,
+    request: Request,
+    clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("missing bearer token")
-    return authenticate_token(session, credentials.credentials)
+    return authenticate(
+        credentials.credentials,
+        factory=request.app.state.session_factory,
+        cache=request.app.state.principal_cache,
+        now=clock.now(),
+    )
 
 
 def require(scope: Scope) -> Callable[[Principal], Principal]:

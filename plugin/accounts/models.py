@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.core.db import Base, UtcDateTime
@@ -20,6 +20,8 @@ class Tenant(Base):
     zendesk_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     zendesk_api_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
     bot_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    zendesk_app_public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    zendesk_installation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -47,3 +49,4 @@ class ApiToken(Base):
     scopes: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

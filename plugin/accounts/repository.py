@@ -25,6 +25,10 @@ def user_by_email(session: Session, tenant_id: int, email: str) -> User | None:
     return session.scalar(select(User).where(User.tenant_id == tenant_id, User.email == email))
 
 
+def user_by_id(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
 def active_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
     return session.scalar(
         select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))

@@ -2,6 +2,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ class Principal:
     scopes: frozenset[Scope]
     token_id: int | None = None
     user_email: str | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def issue_token(
     name: str,
     clock: Clock,
     user_email: str | None = None,
+    lifetime: timedelta | None = None,
 ) -> IssuedToken:
     """Issue a bearer token; the plain value is returned once and only its hash is kept."""
     user_id = None
@@ -89,19 +92,44 @@ def issue_token(
             token_hash=hash_token(token),
             scopes=" ".join(sorted(scope.value for scope in scopes)),
             created_at=clock.now(),
+            expires_at=clock.now() + lifetime if lifetime is not None else None,
         ),
     )
     return IssuedToken(token=token, scopes=scopes, tenant_slug=tenant.slug)
 
 
-def authenticate_token(session: Session, token: str) -> Principal:
+def authenticate_token(session: Session, token: str, *, now: datetime) -> Principal:
     """Resolve a bearer token to its principal, or refuse it."""
     row = repository.active_token_by_hash(session, hash_token(token))
-    if row is None:
-        raise Unauthorized("unknown or revoked API token")
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        raise Unauthorized("unknown, expired or revoked API token")
     tenant = repository.tenant_by_id(session, row.tenant_id)
     if tenant is None:
-        raise Unauthorized("unknown or revoked API token")
+        raise Unauthorized("unknown, expired or revoked API token")
+    user = repository.user_by_id(session, row.user_id) if row.user_id is not None else None
     return Principal(
-        tenant_id=tenant.id, tenant_slug=tenant.slug, scopes=parse_scopes(row.scopes), token_id=row.id
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        scopes=parse_scopes(row.scopes),
+        token_id=row.id,
+        user_email=user.email if user is not None else None,
+        expires_at=row.expires_at,
     )
+
+
+def user_role(session: Session, *, tenant_id: int, email: str) -> Scope | None:
+    """The role granted to a user of the tenant, if any."""
+    user = repository.user_by_email(session, tenant_id, email)
+    return Scope(user.role) if user is not None else None
+
+
+def grant_role(session: Session, *, tenant: Tenant, email: str, role: Scope, clock: Clock) -> None:
+    """Give a helpdesk user a role (e.g. the Zendesk users who may open the manager dashboard)."""
+    user = repository.user_by_email(session, tenant.id, email)
+    if user is None:
+        repository.add(
+            session, User(tenant_id=tenant.id, email=email, role=role.value, created_at=clock.now())
+        )
+    else:
+        user.role = role.value
+        session.flush()

@@ -8,6 +8,7 @@ from plugin.api.schemas import ERROR_RESPONSES
 from plugin.core.errors import PayloadTooLarge
 from plugin.deps import ClockDep, SessionDep, SettingsDep
 from plugin.helpdesk.service import receive_zendesk_webhook
+from plugin.pipeline import react
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -61,7 +62,7 @@ async def zendesk_webhook(
         tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
         max_body_bytes=settings.webhook_max_body_bytes,
     )
-    request.state.webhook_receipt = receipt
+    react(session, receipt=receipt, clock=clock)
     return WebhookAccepted(
         event_id=receipt.event_id,
         event_type=receipt.event_type,

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
+    hubspot_access_token: str | None = None
+    hubspot_base_url: str = "https://api.hubapi.com"
+    usage_api_url: str | None = None
     context_timeout_seconds: float = 1.5
     # Public datasets (with their licences) ship in the repository so a clean clone can demo and test offline.
     data_dir: Path = Path(__file__).resolve().parents[2] / "data"

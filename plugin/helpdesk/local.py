@@ -343,6 +343,25 @@ def add_tags(
     return _view(ticket)
 
 
+def rate_satisfaction(
+    session: Session, *, tenant_id: int, ticket_id: str, score: str, clock: Clock
+) -> HelpdeskTicket:
+    """The customer's satisfaction rating ("good" or "bad"), sent the way a Zendesk trigger would."""
+    if score not in ("good", "bad"):
+        raise BadRequest("score must be good or bad")
+    ticket = _ticket(session, tenant_id, ticket_id)
+    event = {"current": {"score": score}, "previous": {"score": "offered"}}
+    _record(
+        session,
+        ticket,
+        "ticket.satisfaction_rating_changed",
+        event,
+        actor_id=ticket.requester_id,
+        at=clock.now(),
+    )
+    return _view(ticket)
+
+
 def get_ticket(session: Session, *, tenant_id: int, ticket_id: str) -> HelpdeskTicket:
     return _view(_ticket(session, tenant_id, ticket_id, for_update=False))
 
@@ -495,6 +514,9 @@ class LocalHelpdesk:
 
     def set_status(self, ticket_id: str, status: str, *, actor_id: str) -> HelpdeskTicket:
         return self._write(set_status, ticket_id=ticket_id, status=status, actor_id=actor_id)
+
+    def rate(self, ticket_id: str, score: str) -> HelpdeskTicket:
+        return self._write(rate_satisfaction, ticket_id=ticket_id, score=score)
 
     def reopen(self, ticket_id: str, *, actor_id: str) -> HelpdeskTicket:
         return self.set_status(ticket_id, "open", actor_id=actor_id)

@@ -73,7 +73,7 @@ def test_new_ticket_is_delivered_as_zendesk_created_then_customer_message(helpde
     assert [event.event for event in events] == [EventName.CREATED, EventName.CUSTOMER_MESSAGE]
     assert {event.ticket_id for event in events} == {ticket_id}
     assert {event.requester_id for event in events} == {requester_id_for(acme.id, "rosa@example.com")}
-    assert (events[0].channel, events[0].priority) == ("email", "HIGH")
+    assert (events[0].channel, events[0].priority) == ("email", "high")
     assert deliveries[0]["detail"]["status"] == "NEW" and deliveries[0]["account_id"] == acme.id
 
 

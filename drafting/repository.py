@@ -1,0 +1,99 @@
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from drafting.models import Draft, DraftFeedback, DraftingSettings, IntentModel, KnowledgeDocument
+from plugin.core.db import insert_ignoring_duplicates
+
+
+def settings(session: Session, tenant_id: int) -> DraftingSettings | None:
+    return session.get(DraftingSettings, tenant_id)
+
+
+def save(session: Session, row: DraftingSettings | Draft | DraftFeedback | IntentModel) -> None:
+    session.add(row)
+    session.flush()
+
+
+def latest_draft_for_message(
+    session: Session, tenant_id: int, ticket_id: str, message_id: str
+) -> Draft | None:
+    return session.scalar(
+        select(Draft)
+        .where(Draft.tenant_id == tenant_id, Draft.ticket_id == ticket_id, Draft.message_id == message_id)
+        .order_by(Draft.attempt.desc())
+        .limit(1)
+    )
+
+
+def latest_draft_for_ticket(session: Session, tenant_id: int, ticket_id: str) -> Draft | None:
+    return session.scalar(
+        select(Draft)
+        .where(Draft.tenant_id == tenant_id, Draft.ticket_id == ticket_id)
+        .order_by(Draft.created_at.desc(), Draft.id.desc())
+        .limit(1)
+    )
+
+
+def draft(session: Session, tenant_id: int, draft_id: int) -> Draft | None:
+    return session.scalar(select(Draft).where(Draft.tenant_id == tenant_id, Draft.id == draft_id))
+
+
+def latest_model(session: Session, tenant_id: int) -> IntentModel | None:
+    return session.scalar(
+        select(IntentModel)
+        .where(IntentModel.tenant_id == tenant_id)
+        .order_by(IntentModel.version.desc())
+        .limit(1)
+    )
+
+
+def latest_model_version(session: Session, tenant_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.coalesce(func.max(IntentModel.version), 0)).where(IntentModel.tenant_id == tenant_id)
+        )
+        or 0
+    )
+
+
+def insert_passages(session: Session, rows: list[dict[str, object]]) -> int:
+    inserted = insert_ignoring_duplicates(
+        session, KnowledgeDocument.__table__, rows, conflict_columns=["tenant_id", "doc_id", "section"]
+    )
+    return len(inserted)
+
+
+def passages(session: Session, tenant_id: int) -> list[KnowledgeDocument]:
+    return list(
+        session.scalars(
+            select(KnowledgeDocument)
+            .where(KnowledgeDocument.tenant_id == tenant_id)
+            .order_by(KnowledgeDocument.id)
+        )
+    )
+
+
+def knowledge_version(session: Session, tenant_id: int) -> tuple[int, int]:
+    """(passage count, newest id): changes whenever passages are added."""
+    count, newest = session.execute(
+        select(func.count(), func.coalesce(func.max(KnowledgeDocument.id), 0)).where(
+            KnowledgeDocument.tenant_id == tenant_id
+        )
+    ).one()
+    return int(count), int(newest)
+
+
+def feedback_for(session: Session, tenant_id: int, draft_id: int) -> list[DraftFeedback]:
+    return list(
+        session.scalars(
+            select(DraftFeedback)
+            .where(DraftFeedback.tenant_id == tenant_id, DraftFeedback.draft_id == draft_id)
+            .order_by(DraftFeedback.id)
+        )
+    )
+
+
+def drafts_since(session: Session, tenant_id: int, since: datetime) -> list[Draft]:
+    return list(session.scalars(select(Draft).where(Draft.tenant_id == tenant_id, Draft.created_at >= since)))

@@ -1,0 +1,301 @@
+"""Drafting use cases: draft the latest customer message, deliver it to an agent, decide on autopilot."""
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from billing import service as billing_service
+from billing.service import CapState
+from drafting import repository
+from drafting.context.base import AccountContext, ContextSource, CustomerRef
+from drafting.context.gather import ContextCache, gather_context
+from drafting.grounding import check_grounding
+from drafting.guardrails import detect_guardrails
+from drafting.intent import IntentClassifier, IntentPrediction
+from drafting.knowledge import KnowledgeBase
+from drafting.models import Draft, DraftingSettings
+from drafting.policy import Decision, TenantPolicy, TicketSignals, decide
+from drafting.schemas import CustomerMessage, DraftOutcome, DraftView, WrittenReply
+from drafting.writers import ReplyWriter
+from metrics import service as metrics_service
+from metrics.events import Actor, EventName, TicketEvent
+from plugin.core.clock import Clock
+from plugin.core.errors import NotFound
+
+PASSAGES_PER_DRAFT = 3
+
+
+@dataclass(frozen=True)
+class DraftingKit:
+    """A tenant's drafting collaborators, assembled by the shell."""
+
+    sources: Sequence[ContextSource]
+    knowledge: KnowledgeBase
+    writer: ReplyWriter
+    classifier: IntentClassifier | None = None
+    cache: ContextCache | None = None
+    timeout_s: float = 1.5
+
+
+def tenant_settings(session: Session, *, tenant_id: int, clock: Clock) -> DraftingSettings:
+    """The tenant's autopilot settings, created with safe defaults (autopilot off) on first use."""
+    found = repository.settings(session, tenant_id)
+    if found is None:
+        found = DraftingSettings(
+            tenant_id=tenant_id,
+            autopilot_enabled=False,
+            intent_allowlist="[]",
+            target_precision=0.95,
+            threshold=1.01,
+            updated_at=clock.now(),
+        )
+        repository.save(session, found)
+    return found
+
+
+def update_settings(
+    session: Session,
+    *,
+    tenant_id: int,
+    clock: Clock,
+    autopilot_enabled: bool | None = None,
+    intent_allowlist: Sequence[str] | None = None,
+    target_precision: float | None = None,
+) -> DraftingSettings:
+    """Change the tenant's autopilot policy."""
+    row = tenant_settings(session, tenant_id=tenant_id, clock=clock)
+    if autopilot_enabled is not None:
+        row.autopilot_enabled = autopilot_enabled
+    if intent_allowlist is not None:
+        row.intent_allowlist = json.dumps(sorted(set(intent_allowlist)))
+    if target_precision is not None:
+        row.target_precision = target_precision
+    row.updated_at = clock.now()
+    session.flush()
+    return row
+
+
+async def draft_reply(
+    session: Session, *, message: CustomerMessage, kit: DraftingKit, clock: Clock, regenerate: bool = False
+) -> DraftOutcome:
+    """Draft the reply to one customer message; the same message gets the same draft unless regenerated."""
+    arm = metrics_service.assign_ticket(
+        session,
+        tenant_id=message.tenant_id,
+        ticket_id=message.ticket_id,
+        requester_id=message.requester_id,
+        clock=clock,
+    )
+    if arm == "control":
+        return DraftOutcome(
+            status="control_arm", arm=arm, notes=("control-arm tickets get no AI draft and no charge",)
+        )
+    existing = repository.latest_draft_for_message(
+        session, message.tenant_id, message.ticket_id, message.message_id
+    )
+    if existing is not None and not regenerate:
+        return DraftOutcome(status="existing", arm=arm, draft=to_view(existing))
+
+    started = time.perf_counter()
+    context = await gather_context(
+        CustomerRef(email=message.requester_email, external_id=message.requester_id),
+        kit.sources,
+        tenant_id=message.tenant_id,
+        timeout_s=kit.timeout_s,
+        cache=kit.cache,
+    )
+    prediction = kit.classifier.predict([message.text])[0] if kit.classifier is not None else None
+    intent = None if prediction is None or prediction.out_of_scope else prediction.intent
+    passages = kit.knowledge.search(message.text, k=PASSAGES_PER_DRAFT)
+    written = await kit.writer.write(
+        ticket_text=message.text, intent=intent, passages=passages, context=context
+    )
+    known_plans = [plan.strip() for plan in (context.value("known_plans") or "").split(",") if plan.strip()]
+    grounding = check_grounding(written.text, context, passages, known_plans)
+    guardrails = detect_guardrails(message.text, context)
+
+    settings = tenant_settings(session, tenant_id=message.tenant_id, clock=clock)
+    spend = billing_service.spend_status(session, message.tenant_id, clock.now())
+    decision = _decide(
+        settings, spend.state, spend.mode, arm, prediction, grounding.grounded, guardrails, context, written
+    )
+    if decision.action == "no_draft":
+        return DraftOutcome(status="ai_off", arm=arm, notes=decision.reasons)
+
+    row = Draft(
+        tenant_id=message.tenant_id,
+        ticket_id=message.ticket_id,
+        message_id=message.message_id,
+        attempt=(existing.attempt + 1) if existing is not None else 1,
+        requester_id=message.requester_id,
+        requester_email=message.requester_email,
+        text=written.text,
+        sentences=json.dumps([[text, list(ids)] for text, ids in written.sentences]),
+        citations=json.dumps(list(written.citations)),
+        intent=prediction.intent if prediction is not None else None,
+        confidence=prediction.confidence if prediction is not None else 0.0,
+        action=decision.action,
+        reasons=json.dumps(list(decision.reasons)),
+        grounded=grounding.grounded,
+        ungrounded=json.dumps(list(grounding.ungrounded)),
+        guardrails=json.dumps(list(guardrails)),
+        context=json.dumps(_context_json(context)),
+        context_partial=context.partial,
+        drafter=written.drafter,
+        prompt_version=written.prompt_version,
+        model=written.model,
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        prompt_tokens=written.prompt_tokens,
+        completion_tokens=written.completion_tokens,
+        billed=False,
+        created_at=clock.now(),
+    )
+    repository.save(session, row)
+    return DraftOutcome(status="drafted", arm=arm, draft=to_view(row))
+
+
+def deliver_draft(
+    session: Session, *, tenant_id: int, draft_id: int, agent_id: str | None, clock: Clock
+) -> DraftOutcome:
+    """Show a draft to an agent: the first delivery per customer message is billed, regenerations are free."""
+    row = _owned(session, tenant_id, draft_id)
+    if row.action == "auto_resolve":
+        # An autonomous reply is billed as its resolution, never also as a draft.
+        return DraftOutcome(
+            status="existing", arm="assisted", draft=to_view(row), charge="billed_as_resolution"
+        )
+    result = billing_service.record_outcome(
+        session,
+        tenant_id=tenant_id,
+        kind="draft",
+        ticket_id=row.ticket_id,
+        draft_id=str(row.id),
+        idempotency_key=f"draft:{tenant_id}:{row.ticket_id}:{row.message_id}",
+        occurred_at=clock.now(),
+        arm="assisted",
+        clock=clock,
+    )
+    if result.status == "billed":
+        row.billed = True
+    metrics_service.record_events(
+        session,
+        tenant_id=tenant_id,
+        events=[
+            TicketEvent(
+                key=f"draft_delivered:{tenant_id}:{row.ticket_id}:{row.message_id}",
+                ticket_id=row.ticket_id,
+                requester_id=row.requester_id,
+                event=EventName.DRAFT_DELIVERED,
+                occurred_at=clock.now(),
+                actor=Actor.AI,
+                agent_id=agent_id,
+                intent=row.intent,
+                arm="assisted",
+            )
+        ],
+        clock=clock,
+    )
+    session.flush()
+    return DraftOutcome(status="existing", arm="assisted", draft=to_view(row), charge=str(result.status))
+
+
+def latest_draft(session: Session, *, tenant_id: int, ticket_id: str) -> DraftView:
+    """The newest draft of a ticket."""
+    row = repository.latest_draft_for_ticket(session, tenant_id, ticket_id)
+    if row is None:
+        raise NotFound(f"ticket {ticket_id!r} has no draft")
+    return to_view(row)
+
+
+def get_draft(session: Session, *, tenant_id: int, draft_id: int) -> DraftView:
+    return to_view(_owned(session, tenant_id, draft_id))
+
+
+def _owned(session: Session, tenant_id: int, draft_id: int) -> Draft:
+    row = repository.draft(session, tenant_id, draft_id)
+    if row is None:
+        raise NotFound(f"draft {draft_id} not found")
+    return row
+
+
+def _decide(
+    settings: DraftingSettings,
+    cap_state: CapState,
+    cap_mode: str,
+    arm: str,
+    prediction: IntentPrediction | None,
+    grounded: bool,
+    guardrails: tuple[str, ...],
+    context: AccountContext,
+    written: WrittenReply,
+) -> Decision:
+    confidence = prediction.confidence if prediction is not None else 0.0
+    decision = decide(
+        policy=TenantPolicy(
+            autopilot_enabled=settings.autopilot_enabled,
+            threshold=settings.threshold,
+            intent_allowlist=frozenset(json.loads(settings.intent_allowlist)),
+            spend_cap_reached=cap_state == CapState.REACHED,
+            cap_mode="off" if cap_mode == "off" else "suggest_only",
+        ),
+        ticket=TicketSignals(
+            arm=arm,
+            intent=prediction.intent if prediction is not None else None,
+            confidence=confidence,
+            out_of_scope=prediction is None or prediction.out_of_scope,
+            grounding_passed=grounded,
+            guardrails=guardrails,
+            context_partial=context.partial,
+        ),
+    )
+    if written.parse_error is not None and decision.action == "auto_resolve":
+        # Output we could not parse is shown to the agent, never sent on its own.
+        return Decision(action="draft", reasons=(*decision.reasons, "unparseable_output"))
+    return decision
+
+
+def _context_json(context: AccountContext) -> dict[str, object]:
+    return {
+        "facts": [
+            {"id": f.id, "key": f.key, "label": f.label, "value": f.value, "source": f.source}
+            for f in context.facts
+        ],
+        "sources": [
+            {"name": s.name, "ok": s.ok, "error": s.error, "elapsed_ms": round(s.elapsed_ms, 1)}
+            for s in context.statuses
+        ],
+    }
+
+
+def to_view(row: Draft) -> DraftView:
+    context = json.loads(row.context)
+    return DraftView(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        requester_id=row.requester_id,
+        message_id=row.message_id,
+        attempt=row.attempt,
+        text=row.text,
+        sentences=tuple((text, tuple(ids)) for text, ids in json.loads(row.sentences)),
+        citations=tuple(json.loads(row.citations)),
+        intent=row.intent,
+        confidence=row.confidence,
+        action=row.action,
+        reasons=tuple(json.loads(row.reasons)),
+        grounded=row.grounded,
+        ungrounded=tuple(json.loads(row.ungrounded)),
+        guardrails=tuple(json.loads(row.guardrails)),
+        context=tuple(context["facts"]),
+        sources=tuple(context["sources"]),
+        context_partial=row.context_partial,
+        drafter=row.drafter,
+        prompt_version=row.prompt_version,
+        model=row.model,
+        latency_ms=row.latency_ms,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        billed=row.billed,
+    )

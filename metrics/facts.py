@@ -1,0 +1,114 @@
+"""Per-ticket facts as columns: what the SQL aggregation hands to the report (pure, numpy only)."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
+
+# Epoch seconds (UTC) and counts per ticket; NaN where an instant never happened or nothing was rated.
+NUMERIC_COLUMNS = (
+    "created_s",
+    "first_reply_s",
+    "first_human_reply_s",
+    "solved_s",
+    "replies",
+    "ai_replies",
+    "human_replies",
+    "reopens",
+    "escalations",
+    "handle_seconds",
+    "drafts_delivered",
+    "csat",
+)
+TEXT_COLUMNS = ("ticket_id", "requester_id", "unit_id", "arm", "channel", "intent", "priority")
+
+
+def dense_codes(labels: Iterable[object]) -> IntArray:
+    """0, 1, 2... in order of first appearance; equal labels share a code (a C-speed factorize)."""
+    values = list(labels)
+    index = {label: code for code, label in enumerate(dict.fromkeys(values))}
+    return np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def next_contacts(requesters: IntArray, created_s: FloatArray, solved_s: FloatArray) -> FloatArray:
+    """For each solved ticket, when its requester next opened a ticket after the solve (NaN if never).
+
+    A ticket created at the very instant of the solve does not count, so a ticket solved on creation is
+    never its own repeat contact.
+    """
+    result = np.full(created_s.size, np.nan)
+    solved = ~np.isnan(solved_s)
+    if not solved.any():
+        return result
+    # Times become dense ranks so that (requester, time) packs into one sortable int64 key.
+    times, ranks = np.unique(np.concatenate((created_s, solved_s[solved])), return_inverse=True)
+    created_rank, solved_rank = ranks[: created_s.size], ranks[created_s.size :]
+    width = np.int64(times.size + 1)
+    created_keys = np.sort(requesters * width + created_rank)
+    query = requesters[solved] * width + solved_rank
+    position = np.searchsorted(created_keys, query, side="right")
+    found = position < created_keys.size
+    candidate = created_keys[np.minimum(position, created_keys.size - 1)]
+    same_requester = found & (candidate // width == requesters[solved])
+    result[np.flatnonzero(solved)[same_requester]] = times[candidate[same_requester] % width]
+    return result
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """One entry per ticket in every array; `solved_s` is set only when the ticket is solved now."""
+
+    ticket_id: ObjectArray
+    requester_id: ObjectArray
+    unit_id: ObjectArray
+    arm: ObjectArray
+    channel: ObjectArray
+    intent: ObjectArray
+    priority: ObjectArray
+    created_s: FloatArray
+    first_reply_s: FloatArray
+    first_human_reply_s: FloatArray
+    solved_s: FloatArray
+    replies: FloatArray
+    ai_replies: FloatArray
+    human_replies: FloatArray
+    reopens: FloatArray
+    escalations: FloatArray
+    handle_seconds: FloatArray
+    drafts_delivered: FloatArray
+    csat: FloatArray
+    requester_code: IntArray
+    unit_code: IntArray
+    next_contact_s: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.created_s.size)
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Any]) -> "TicketFacts":
+        values: dict[str, np.ndarray] = {}
+        for name in NUMERIC_COLUMNS:
+            values[name] = np.array(columns[name], dtype=float).reshape(-1)
+        for name in TEXT_COLUMNS:
+            values[name] = np.array(columns[name], dtype=object).reshape(-1)
+        values["requester_code"] = dense_codes(values["requester_id"])
+        values["unit_code"] = dense_codes(values["unit_id"])
+        values["next_contact_s"] = next_contacts(
+            values["requester_code"], values["created_s"], values["solved_s"]
+        )
+        return cls(**values)
+
+    @classmethod
+    def from_rows(cls, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> "TicketFacts":
+        """From database rows whose columns are named as the fields."""
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        return cls.from_columns(dict(zip(names, columns, strict=True)))
+
+    def take(self, mask: npt.NDArray[np.bool_]) -> "TicketFacts":
+        return TicketFacts(**{field.name: getattr(self, field.name)[mask] for field in fields(self)})

@@ -1,0 +1,206 @@
+"""The autopilot loop, wired across domains: helpdesk event -> arm -> draft or auto-resolution -> ledger.
+
+`react` runs inside the transaction that recorded a delivery's canonical events and only writes to the
+database (billing changes, outbox jobs); everything that talks to the outside runs later in job handlers.
+"""
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from billing import service as billing_service
+from drafting import service as drafting_service
+from drafting.schemas import CustomerMessage
+from metrics import service as metrics_service
+from metrics.events import EventName, TicketEvent
+from plugin.accounts import repository as accounts_repository
+from plugin.accounts.models import Tenant
+from plugin.core.clock import Clock
+from plugin.core.db import transaction
+from plugin.core.errors import NotFound
+from plugin.helpdesk.base import Helpdesk
+from plugin.helpdesk.service import WebhookReceipt
+from plugin.jobs import service as jobs
+from plugin.jobs.service import ClaimedJob, NewJob
+from plugin.wiring import KitFactory
+from plugin.worker import Handler, JobContext
+
+log = logging.getLogger("outcomedesk.pipeline")
+
+DRAFT_MESSAGE = "draft_message"
+EXECUTE_AUTO_RESOLUTION = "execute_auto_resolution"
+SETTLE_RESOLUTIONS = "settle_resolutions"
+
+
+def react(session: Session, *, receipt: WebhookReceipt, clock: Clock) -> None:
+    """Turn a delivery's new canonical events into billing changes and outbox jobs."""
+    for event in receipt.ticket_events:
+        _react_to(session, tenant_id=receipt.tenant_id, event=event, detail=receipt.event, clock=clock)
+
+
+def _react_to(
+    session: Session, *, tenant_id: int, event: TicketEvent, detail: dict[str, Any], clock: Clock
+) -> None:
+    match event.event:
+        case EventName.CREATED:
+            _arm(session, tenant_id, event, clock)
+        case EventName.CUSTOMER_MESSAGE:
+            _change_resolution(
+                session, tenant_id, event.ticket_id, "customer_reply", event.occurred_at, clock
+            )
+            if _arm(session, tenant_id, event, clock) == "assisted":
+                comment = detail.get("comment") or {}
+                jobs.enqueue(
+                    session,
+                    jobs=[
+                        NewJob(
+                            tenant_id=tenant_id,
+                            kind=DRAFT_MESSAGE,
+                            dedupe_key=f"{DRAFT_MESSAGE}:{tenant_id}:{event.ticket_id}:{comment.get('id')}",
+                            payload={
+                                "ticket_id": event.ticket_id,
+                                "message_id": str(comment.get("id")),
+                                "text": str(comment.get("body") or ""),
+                                "requester_id": event.requester_id,
+                                "channel": event.channel,
+                            },
+                        )
+                    ],
+                    clock=clock,
+                )
+        case EventName.AGENT_REPLY:
+            _change_resolution(
+                session, tenant_id, event.ticket_id, "human_takeover", event.occurred_at, clock
+            )
+        case EventName.REOPENED:
+            _change_resolution(session, tenant_id, event.ticket_id, "reopened", event.occurred_at, clock)
+        case EventName.CSAT if event.value == 1.0:
+            with contextlib.suppress(NotFound):
+                billing_service.confirm_resolution(
+                    session,
+                    tenant_id=tenant_id,
+                    ticket_id=event.ticket_id,
+                    confirmed_at=event.occurred_at,
+                    clock=clock,
+                )
+        case _:
+            pass
+
+
+def _arm(session: Session, tenant_id: int, event: TicketEvent, clock: Clock) -> str:
+    return metrics_service.assign_ticket(
+        session, tenant_id=tenant_id, ticket_id=event.ticket_id, requester_id=event.requester_id, clock=clock
+    )
+
+
+def _change_resolution(
+    session: Session, tenant_id: int, ticket_id: str, reason: str, at: datetime, clock: Clock
+) -> None:
+    # A ticket the AI never resolved has no resolution to change.
+    with contextlib.suppress(NotFound):
+        billing_service.cancel_resolution(
+            session, tenant_id=tenant_id, ticket_id=ticket_id, reason=reason, at=at, clock=clock
+        )
+
+
+@dataclass
+class Autopilot:
+    """Job handlers of the autopilot; `helpdesk_for` gives the tenant's helpdesk adapter."""
+
+    kits: KitFactory
+    helpdesks: Any  # Callable[[Tenant], Helpdesk]
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            DRAFT_MESSAGE: self.draft_message,
+            EXECUTE_AUTO_RESOLUTION: self.execute_auto_resolution,
+            SETTLE_RESOLUTIONS: self.settle_resolutions,
+        }
+
+    async def draft_message(self, job: ClaimedJob, context: JobContext) -> None:
+        """Pre-draft the reply to a new customer message; queue the auto-resolution when policy allows."""
+        factory, clock = context.factory, context.clock
+        with transaction(factory) as session:
+            tenant = _tenant(session, job.tenant_id)
+        helpdesk: Helpdesk = self.helpdesks(tenant)
+        ticket = await helpdesk.get_ticket(job.payload["ticket_id"])
+        message = CustomerMessage(
+            tenant_id=job.tenant_id,
+            ticket_id=job.payload["ticket_id"],
+            message_id=job.payload["message_id"],
+            text=job.payload["text"],
+            requester_id=job.payload["requester_id"],
+            requester_email=ticket.requester_email or f"{job.payload['requester_id']}@unknown.invalid",
+            requester_name=ticket.requester_name,
+            channel=job.payload.get("channel"),
+        )
+        with transaction(factory) as session:
+            outcome = await drafting_service.draft_reply(
+                session, message=message, kit=self.kits.kit(session, job.tenant_id), clock=clock
+            )
+            if (
+                outcome.draft is not None
+                and outcome.draft.action == "auto_resolve"
+                and ticket.status not in ("solved", "closed")
+            ):
+                jobs.enqueue(
+                    session,
+                    jobs=[
+                        NewJob(
+                            tenant_id=job.tenant_id,
+                            kind=EXECUTE_AUTO_RESOLUTION,
+                            dedupe_key=f"{EXECUTE_AUTO_RESOLUTION}:{job.tenant_id}:{outcome.draft.id}",
+                            payload={"draft_id": outcome.draft.id},
+                        )
+                    ],
+                    clock=clock,
+                )
+
+    async def execute_auto_resolution(self, job: ClaimedJob, context: JobContext) -> None:
+        """Post the AI's reply, solve the ticket, and open the resolution (billed only if it sticks).
+
+        Safe to repeat after a crash: the reply carries an idempotency key, solving twice changes nothing,
+        and the resolution is keyed by ticket.
+        """
+        factory, clock = context.factory, context.clock
+        with transaction(factory) as session:
+            tenant = _tenant(session, job.tenant_id)
+            draft = drafting_service.get_draft(
+                session, tenant_id=job.tenant_id, draft_id=job.payload["draft_id"]
+            )
+        helpdesk: Helpdesk = self.helpdesks(tenant)
+        await helpdesk.post_reply(
+            draft.ticket_id, draft.text, idempotency_key=f"ai-reply:{job.tenant_id}:{draft.id}"
+        )
+        await helpdesk.solve(draft.ticket_id)
+        with transaction(factory) as session:
+            billing_service.record_outcome(
+                session,
+                tenant_id=job.tenant_id,
+                kind="resolution",
+                ticket_id=draft.ticket_id,
+                draft_id=str(draft.id),
+                idempotency_key=f"resolution:{job.tenant_id}:{draft.ticket_id}",
+                occurred_at=clock.now(),
+                arm="assisted",
+                clock=clock,
+            )
+
+    async def settle_resolutions(self, job: ClaimedJob, context: JobContext) -> None:
+        """Bill the resolutions whose confirmation window passed quietly."""
+        factory, clock = context.factory, context.clock
+        with transaction(factory) as session:
+            billing_service.settle_due_resolutions(
+                session, now=clock.now(), clock=clock, tenant_id=job.tenant_id
+            )
+
+
+def _tenant(session: Session, tenant_id: int) -> Tenant:
+    tenant = accounts_repository.tenant_by_id(session, tenant_id)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id} not found")
+    return tenant

@@ -1,0 +1,102 @@
+"""Per-process wiring of the drafting collaborators: context sources, knowledge base, classifier, drafter.
+
+Knowledge bases and classifiers are cached per (tenant, version) so a request or job rebuilds nothing
+unless the tenant's data changed; context facts are cached briefly per customer.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from drafting import training
+from drafting.context.base import ContextSource
+from drafting.context.gather import ContextCache
+from drafting.context.local import RetailData, TelecomData, retail_sources, telecom_sources
+from drafting.intent import IntentClassifier
+from drafting.knowledge import KnowledgeBase
+from drafting.llm.drafter import OpenAIDrafter
+from drafting.service import DraftingKit
+from drafting.writers import EmbeddedWriter, LlmWriter, ReplyWriter
+from plugin.core.config import Settings
+
+
+@dataclass
+class KitFactory:
+    settings: Settings
+    context_cache: ContextCache = field(default_factory=ContextCache)
+    _knowledge: dict[int, tuple[tuple[int, int], KnowledgeBase]] = field(default_factory=dict)
+    _classifiers: dict[int, tuple[int, IntentClassifier]] = field(default_factory=dict)
+    _sources: tuple[ContextSource, ...] | None = None
+    _writer: ReplyWriter | None = None
+
+    def kit(self, session: Session, tenant_id: int) -> DraftingKit:
+        """The tenant's drafting collaborators, built once per data version."""
+        return DraftingKit(
+            sources=self.sources(),
+            knowledge=self.knowledge(session, tenant_id),
+            writer=self.writer(),
+            classifier=self.classifier(session, tenant_id),
+            cache=self.context_cache,
+            timeout_s=self.settings.context_timeout_seconds,
+        )
+
+    def knowledge(self, session: Session, tenant_id: int) -> KnowledgeBase:
+        version = training.knowledge_version(session, tenant_id=tenant_id)
+        cached = self._knowledge.get(tenant_id)
+        if cached is None or cached[0] != version:
+            cached = (version, training.load_knowledge(session, tenant_id=tenant_id))
+            self._knowledge[tenant_id] = cached
+        return cached[1]
+
+    def classifier(self, session: Session, tenant_id: int) -> IntentClassifier | None:
+        newest = training.latest_model_version(session, tenant_id=tenant_id)
+        if newest == 0:
+            return None
+        cached = self._classifiers.get(tenant_id)
+        if cached is None or cached[0] != newest:
+            loaded = training.load_classifier(session, tenant_id=tenant_id)
+            if loaded is None:
+                return None
+            cached = loaded
+            self._classifiers[tenant_id] = cached
+        return cached[1]
+
+    def sources(self) -> tuple[ContextSource, ...]:
+        if self._sources is None:
+            self._sources = build_sources(self.settings)
+        return self._sources
+
+    def writer(self) -> ReplyWriter:
+        if self._writer is None:
+            self._writer = build_writer(self.settings)
+        return self._writer
+
+
+def build_sources(settings: Settings) -> tuple[ContextSource, ...]:
+    """Real connectors when configured, else the demo's local sources built from the public data."""
+    data_dir = Path(settings.data_dir)
+    sources: list[ContextSource] = []
+    if settings.hubspot_access_token:
+        from drafting.context.crm import HubSpotSource
+
+        sources.append(
+            HubSpotSource(access_token=settings.hubspot_access_token, base_url=settings.hubspot_base_url)
+        )
+    if settings.stripe_api_key:
+        from drafting.context.stripe_source import StripeSource
+
+        sources.append(StripeSource(api_key=settings.stripe_api_key, base_url=settings.stripe_api_base))
+    if settings.usage_api_url:
+        from drafting.context.product import HttpUsageSource
+
+        sources.append(HttpUsageSource(base_url=settings.usage_api_url))
+    if sources:
+        return tuple(sources)
+    return (*retail_sources(RetailData.load(data_dir)), *telecom_sources(TelecomData.load(data_dir))[1:])
+
+
+def build_writer(settings: Settings) -> ReplyWriter:
+    """The LLM drafter when an OpenAI-compatible endpoint is configured, else the embedded one."""
+    drafter = OpenAIDrafter.from_settings(settings)
+    return LlmWriter(drafter) if drafter is not None else EmbeddedWriter()

@@ -1,0 +1,85 @@
+import json
+
+import pytest
+
+from drafting.evaluation import JsonlError, LabelledTicket, evaluate, load_jsonl, main
+
+INTENTS = {
+    "card_arrival": [
+        "where is my new card",
+        "my card has not arrived yet",
+        "when will my card come",
+        "card still not delivered",
+        "how long does card delivery take",
+    ],
+    "pin_reset": [
+        "i forgot my pin",
+        "how do i reset my pin",
+        "change my pin number",
+        "pin is blocked",
+        "unlock my pin please",
+    ],
+    "top_up": [
+        "how do i top up",
+        "add money to my account",
+        "top up failed",
+        "my top up did not work",
+        "can i top up by card",
+    ],
+}
+
+
+def _tickets(copies: int) -> list[LabelledTicket]:
+    return [
+        LabelledTicket(f"{text} {suffix}", intent)
+        for intent, texts in INTENTS.items()
+        for text in texts
+        for suffix in ["", "please", "today", "thanks", "urgent", "asap", "now", "hi"][:copies]
+    ]
+
+
+def test_report_has_exactly_the_design_shape():
+    test = [*_tickets(2), LabelledTicket("what is the capital of peru", None)]
+    report = evaluate(_tickets(8), test)
+    assert set(report) == {"n", "intent_accuracy", "ece", "auto_resolve"}
+    assert set(report["auto_resolve"]) == {
+        "threshold",
+        "precision",
+        "precision_lower_95",
+        "coverage",
+        "oos_auto_resolved",
+    }
+    assert report["n"] == len(test)
+    assert 0.0 <= report["intent_accuracy"] <= 1.0
+    assert 0.0 <= report["auto_resolve"]["oos_auto_resolved"] <= 1.0
+    json.dumps(report)
+
+
+def test_loader_reads_null_and_oos_as_out_of_scope(tmp_path):
+    path = tmp_path / "t.jsonl"
+    lines = [{"text": "a", "intent": "x"}, {"text": "b", "intent": None}, {"text": "c", "intent": "oos"}]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n")
+    assert load_jsonl(path) == [
+        LabelledTicket("a", "x"),
+        LabelledTicket("b", None),
+        LabelledTicket("c", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad_line", ['{"text": "b", "intent": ', '["b", "x"]', '{"intent": "x"}', '{"text": "b", "intent": 3}']
+)
+def test_bad_jsonl_line_is_named_by_its_number(tmp_path, bad_line):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"text": "a", "intent": "x"}\n' + bad_line + "\n")
+    with pytest.raises(JsonlError, match="line 2") as error:
+        load_jsonl(path)
+    assert error.value.line == 2
+
+
+def test_cli_reports_a_bad_file_without_a_traceback(tmp_path, capsys):
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text('{"text": "a", "intent": "x"}\n')
+    bad.write_text("not json\n")
+    assert main(["--train", str(good), "--test", str(bad)]) == 2
+    assert "line 1" in capsys.readouterr().err
