@@ -267,8 +267,10 @@ def run_one_report(source: str) -> None:
     facts = facts_source()
     assemble_report(facts, price_book_fees(facts), ReportOptions(cost_per_agent_hour_cents=3_000))
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1)}))
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and exec, so it would report the parent's.
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    print(json.dumps({"seconds": round(seconds, 3), "peak_rss_mb": round(peak_kb / 1024, 1)}))
 
 
 def run_size(
@@ -328,6 +330,9 @@ def main() -> None:
         if postgres_url:
             backends["postgresql"] = postgres_backend
         backends["duckdb_export"] = duckdb_export_facts
+        wanted = os.environ.get("METRICS_BENCH_BACKENDS")
+        if wanted:
+            backends = {name: prepare for name, prepare in backends.items() if name in wanted.split(",")}
         small = run_size(max(tickets // 10, 100), directory, backends, repeats)
         full = run_size(tickets, directory, backends, repeats)
     scaling = {

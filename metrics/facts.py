@@ -105,6 +105,25 @@ class TicketFacts:
         return cls(**values)
 
     @classmethod
+    def from_row_batches(
+        cls, names: Sequence[str], batches: Iterable[Sequence[Sequence[Any]]]
+    ) -> "TicketFacts":
+        """From batches of database rows whose columns are named as the fields."""
+        numeric = set(NUMERIC_COLUMNS)
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        for rows in batches:
+            for name, column in zip(names, zip(*rows, strict=True), strict=True):
+                parts[name].append(np.array(column, dtype=float if name in numeric else object))
+        return cls.from_columns(
+            {
+                name: np.concatenate(arrays)
+                if arrays
+                else np.array([], dtype=float if name in numeric else object)
+                for name, arrays in parts.items()
+            }
+        )
+
+    @classmethod
     def from_rows(cls, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> "TicketFacts":
         """From database rows whose columns are named as the fields."""
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]

@@ -16,6 +16,8 @@ from metrics.events import EventName
 from metrics.facts import TicketFacts
 from metrics.models import TicketArm, TicketEventRow
 
+# Rows are turned into arrays a batch at a time, so a million tickets never sit in memory as Row objects.
+FETCH_BATCH = 100_000
 REPLIES = (EventName.AGENT_REPLY.value, EventName.AI_REPLY.value)
 
 
@@ -134,4 +136,4 @@ def ticket_facts(
     """Aggregate the tenant's events into per-ticket facts inside the database."""
     statement = facts_statement(tenant_id, since=since, until=until)
     result = session.execute(statement)
-    return TicketFacts.from_rows(list(result.keys()), result.fetchall())
+    return TicketFacts.from_row_batches(list(result.keys()), result.partitions(FETCH_BATCH))

@@ -55,13 +55,19 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Drain what is due, then exit")] = False,
     poll_interval: Annotated[float, typer.Option(help="Seconds to wait when idle")] = 1.0,
+    lease_seconds: Annotated[
+        int, typer.Option(min=1, help="How long a claimed job is ours before others may retry it")
+    ] = 120,
 ) -> None:
     """Run background jobs (drafts, auto-resolutions, settlements); run as many as you like on PostgreSQL."""
     import asyncio
+    from datetime import timedelta
 
     from plugin.runtime import build_worker
 
-    worker_ = build_worker(get_settings(), session_factory(), SystemClock())
+    worker_ = build_worker(
+        get_settings(), session_factory(), SystemClock(), lease=timedelta(seconds=lease_seconds)
+    )
     if once:
         typer.echo(f"{asyncio.run(worker_.drain_with_schedule())} jobs ran")
         return
@@ -200,3 +206,7 @@ def demo(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

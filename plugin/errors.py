@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plugin.core.errors import AppError
@@ -38,7 +39,19 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the validators let through (a NUL character, an out-of-range number):
+    # the caller's mistake, so 422, and nothing of the statement or its parameters is echoed back.
+    return JSONResponse(
+        _body(
+            "invalid_payload", "a value in the request cannot be stored (invalid characters or out of range)"
+        ),
+        status_code=422,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -41,8 +41,13 @@ class HelpdeskFactory:
             )
         if not (tenant.zendesk_subdomain and tenant.zendesk_email and tenant.zendesk_api_token):
             raise BadRequest(f"tenant {tenant.slug!r} has no Zendesk API credentials configured")
-        return ZendeskHelpdesk.for_subdomain(
-            tenant.zendesk_subdomain,
+        # A full URL instead of a subdomain points at a proxy or a Zendesk-compatible test server.
+        subdomain = tenant.zendesk_subdomain
+        base_url = (
+            subdomain if subdomain.startswith(("http://", "https://")) else f"https://{subdomain}.zendesk.com"
+        )
+        return ZendeskHelpdesk(
+            base_url,
             email=tenant.zendesk_email,
             api_token=tenant.zendesk_api_token,
             bot_user_id=tenant.bot_user_id,

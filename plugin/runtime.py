@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,6 +11,7 @@ from plugin.core.clock import Clock
 from plugin.core.config import Settings
 from plugin.core.db import transaction
 from plugin.helpdesks import HelpdeskFactory
+from plugin.jobs.service import DEFAULT_LEASE
 from plugin.pipeline import Autopilot
 from plugin.schedule import enqueue_due
 from plugin.wiring import KitFactory
@@ -49,9 +51,10 @@ def build_worker(
     *,
     kits: KitFactory | None = None,
     helpdesks: HelpdeskFactory | None = None,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> ScheduledWorker:
     """A worker wired with the autopilot's handlers."""
     autopilot = Autopilot(
         kits=kits or KitFactory(settings), helpdesks=helpdesks or HelpdeskFactory(factory, clock)
     )
-    return ScheduledWorker(Worker(factory, autopilot.handlers(), clock), factory, clock)
+    return ScheduledWorker(Worker(factory, autopilot.handlers(), clock, lease=lease), factory, clock)

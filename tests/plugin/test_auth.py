@@ -74,3 +74,10 @@ def test_unknown_route_answers_404_in_the_error_shape(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_a_value_the_database_refuses_is_422_not_500(client, session, clock):
+    acme = make_tenant(session, clock)
+    response = client.get("/api/v1/tickets/bad%00id/events", headers=acme.headers(Scope.AGENT))
+    assert response.status_code in {404, 422}
+    assert response.json()["error"] in {"not_found", "invalid_payload"}
