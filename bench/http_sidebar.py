@@ -7,16 +7,13 @@ The load generator (httpx, async) runs in its own process(es) so it does not sha
 server; each target is warmed up, then measured for `--seconds`. Prints JSON: requests/s, p50/p99 latency,
 errors, and the ratio product/anchor.
 
-Run: `python bench/http.py [--seconds 10] [--connections 64] [--workers 2] [--load-processes 1]`.
+Run: `python bench/http_sidebar.py [--seconds 10] [--connections 64] [--workers 2] [--load-processes 1]`.
 """
 
 import os
 import sys
 
-# Run as a script, this file's folder leads sys.path and `http.py` would shadow the standard library's
-# `http` package (used by urllib, httpx, uvicorn): drop the folder before anything imports it.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != _HERE]
 ROOT = os.path.dirname(_HERE)
 sys.path.insert(0, ROOT)
 
