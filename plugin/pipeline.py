@@ -13,6 +13,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from billing import service as billing_service
+from billing import stripe_sync
+from billing.errors import PeriodNotClosable
+from billing.gateway import BillingGateway
+from billing.invoices import close_period
+from billing.periods import DEFAULT_GRACE, period_of, previous_period
 from drafting import service as drafting_service
 from drafting.schemas import CustomerMessage
 from metrics import service as metrics_service
@@ -34,6 +39,8 @@ log = logging.getLogger("outcomedesk.pipeline")
 DRAFT_MESSAGE = "draft_message"
 EXECUTE_AUTO_RESOLUTION = "execute_auto_resolution"
 SETTLE_RESOLUTIONS = "settle_resolutions"
+CLOSE_BILLING_PERIODS = "close_billing_periods"
+PUSH_TO_STRIPE = "push_to_stripe"
 
 
 def react(session: Session, *, receipt: WebhookReceipt, clock: Clock) -> None:
@@ -109,16 +116,19 @@ def _change_resolution(
 
 @dataclass
 class Autopilot:
-    """Job handlers of the autopilot; `helpdesk_for` gives the tenant's helpdesk adapter."""
+    """Job handlers of the autopilot; `helpdesks` gives a tenant's helpdesk adapter."""
 
     kits: KitFactory
     helpdesks: Any  # Callable[[Tenant], Helpdesk]
+    billing_gateway: BillingGateway | None = None
 
     def handlers(self) -> dict[str, Handler]:
         return {
             DRAFT_MESSAGE: self.draft_message,
             EXECUTE_AUTO_RESOLUTION: self.execute_auto_resolution,
             SETTLE_RESOLUTIONS: self.settle_resolutions,
+            CLOSE_BILLING_PERIODS: self.close_billing_periods,
+            PUSH_TO_STRIPE: self.push_to_stripe,
         }
 
     async def draft_message(self, job: ClaimedJob, context: JobContext) -> None:
@@ -197,6 +207,26 @@ class Autopilot:
             billing_service.settle_due_resolutions(
                 session, now=clock.now(), clock=clock, tenant_id=job.tenant_id
             )
+
+    async def close_billing_periods(self, job: ClaimedJob, context: JobContext) -> None:
+        """Finalize last month's invoices once its grace period has passed (idempotent)."""
+        factory, clock = context.factory, context.clock
+        last_closable = previous_period(period_of(clock.now() - DEFAULT_GRACE))
+        with transaction(factory) as session, contextlib.suppress(PeriodNotClosable):
+            close_period(session, period_start=last_closable, clock=clock)
+
+    async def push_to_stripe(self, job: ClaimedJob, context: JobContext) -> None:
+        """Send finalized invoices to Stripe; each push is keyed by our ids, so a retry never double-charges."""
+        if self.billing_gateway is None:
+            return
+        factory, clock = context.factory, context.clock
+        with transaction(factory) as session:
+            pending = stripe_sync.pending_push_invoice_ids(session, limit=100)
+        for invoice_id in pending:
+            with transaction(factory) as session:
+                stripe_sync.push_invoice(
+                    session, invoice_id=invoice_id, gateway=self.billing_gateway, clock=clock
+                )
 
 
 def _tenant(session: Session, tenant_id: int) -> Tenant:

@@ -14,7 +14,7 @@ from plugin.helpdesks import HelpdeskFactory
 from plugin.jobs.service import DEFAULT_LEASE
 from plugin.pipeline import Autopilot
 from plugin.schedule import enqueue_due
-from plugin.wiring import KitFactory
+from plugin.wiring import KitFactory, build_billing_gateway
 from plugin.worker import Worker
 
 
@@ -55,6 +55,8 @@ def build_worker(
 ) -> ScheduledWorker:
     """A worker wired with the autopilot's handlers."""
     autopilot = Autopilot(
-        kits=kits or KitFactory(settings), helpdesks=helpdesks or HelpdeskFactory(factory, clock)
+        kits=kits or KitFactory(settings),
+        helpdesks=helpdesks or HelpdeskFactory(factory, clock),
+        billing_gateway=build_billing_gateway(settings),
     )
     return ScheduledWorker(Worker(factory, autopilot.handlers(), clock, lease=lease), factory, clock)

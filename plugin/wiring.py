@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from billing.gateway import BillingGateway
 from drafting import training
 from drafting.context.base import ContextSource
 from drafting.context.gather import ContextCache
@@ -100,3 +101,12 @@ def build_writer(settings: Settings) -> ReplyWriter:
     """The LLM drafter when an OpenAI-compatible endpoint is configured, else the embedded one."""
     drafter = OpenAIDrafter.from_settings(settings)
     return LlmWriter(drafter) if drafter is not None else EmbeddedWriter()
+
+
+def build_billing_gateway(settings: Settings) -> BillingGateway | None:
+    """Stripe when configured; otherwise invoices stay in our ledger and exports only."""
+    if not settings.stripe_api_key:
+        return None
+    from billing.stripe_gateway import StripeGateway
+
+    return StripeGateway(settings.stripe_api_key, api_base=settings.stripe_api_base)

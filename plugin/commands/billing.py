@@ -19,6 +19,7 @@ from plugin.core.clock import Clock, SystemClock
 from plugin.core.config import Settings, get_settings
 from plugin.core.db import make_engine, make_session_factory, transaction
 from plugin.core.errors import AppError
+from plugin.wiring import build_billing_gateway
 
 app = typer.Typer(help="Billing commands.", no_args_is_help=True)
 
@@ -28,11 +29,10 @@ def _factory(settings: Settings) -> sessionmaker[Session]:
 
 
 def _gateway(settings: Settings) -> BillingGateway:
-    from billing.stripe_gateway import StripeGateway
-
-    if not settings.stripe_api_key:
+    gateway = build_billing_gateway(settings)
+    if gateway is None:
         raise StripeNotConfigured("set STRIPE_API_KEY (and STRIPE_API_BASE for a non-default endpoint)")
-    return StripeGateway(settings.stripe_api_key, api_base=settings.stripe_api_base)
+    return gateway
 
 
 def _fail(error: AppError) -> None:
