@@ -1,10 +1,14 @@
 """The FastAPI application: routers, error handlers and per-process wiring."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from plugin.api import billing, drafting, events, health, metrics, tenants, webhooks, zendesk_app
 from plugin.auth import PrincipalCache
+from plugin.background import InProcessWorker
 from plugin.core.clock import Clock, SystemClock
 from plugin.core.config import Settings, get_settings
 from plugin.core.db import make_engine, make_session_factory
@@ -25,7 +29,20 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
-    app = FastAPI(title="outcomedesk", version="0.1.0", description=DESCRIPTION)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.run_worker:
+            worker = InProcessWorker(
+                settings, app.state.session_factory, app.state.clock, app.state.kit_factory
+            )
+            worker.start()
+        yield
+        if worker is not None:
+            worker.stop()
+
+    app = FastAPI(title="outcomedesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

@@ -1,5 +1,6 @@
 """The `outcomedesk` command line."""
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -201,6 +202,9 @@ def demo(
         typer.echo(result.describe())
     typer.echo(summary.describe(f"http://{host}:{port}"))
     if serve_after:
+        # One process serves the pages and drains the outbox, so tickets written in the demo helpdesk get drafts.
+        os.environ["RUN_WORKER"] = "1"
+        get_settings.cache_clear()
         serve(host=host, port=port, workers=1)
 
 

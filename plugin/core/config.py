@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     hubspot_base_url: str = "https://api.hubapi.com"
     usage_api_url: str | None = None
     context_timeout_seconds: float = 1.5
+    # Run a worker thread inside the web process (single-process set-ups such as the demo).
+    run_worker: bool = False
     # Public datasets (with their licences) ship in the repository so a clean clone can demo and test offline.
     data_dir: Path = Path(__file__).resolve().parents[2] / "data"
 

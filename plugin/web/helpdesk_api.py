@@ -8,13 +8,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
 
+from plugin.accounts import repository as accounts_repository
 from plugin.api.schemas import ERROR_RESPONSES
+from plugin.core.clock import Clock
+from plugin.core.db import transaction
 from plugin.deps import AgentPrincipal, ClockDep, SessionDep
 from plugin.helpdesk import local
 from plugin.helpdesk.base import HelpdeskComment, HelpdeskTicket
+from plugin.helpdesks import HelpdeskFactory
 
 router = APIRouter(prefix="/api/v1/helpdesk", tags=["demo helpdesk"], responses=ERROR_RESPONSES)
 
@@ -115,7 +120,13 @@ def conversation(principal: AgentPrincipal, session: SessionDep, ticket_id: Tick
 
 @router.post("/tickets/{ticket_id}/replies", response_model=ReplyOut, summary="The agent replies or notes")
 def reply(
-    principal: AgentPrincipal, session: SessionDep, clock: ClockDep, ticket_id: TicketId, body: ReplyIn
+    request: Request,
+    background: BackgroundTasks,
+    principal: AgentPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    ticket_id: TicketId,
+    body: ReplyIn,
 ) -> ReplyOut:
     agent = principal.user_email or f"agent-token-{principal.token_id or 0}"
     posted = local.add_staff_comment(
@@ -130,4 +141,15 @@ def reply(
         idempotency_key=f"web:{body.idempotency_key or uuid.uuid4()}",
         clock=clock,
     )
+    background.add_task(
+        deliver_local_events, request.app.state.session_factory, request.app.state.clock, principal.tenant_id
+    )
     return ReplyOut(comment_id=posted.comment_id, ticket_id=posted.ticket_id, public=posted.public)
+
+
+def deliver_local_events(factory: sessionmaker[Session], clock: Clock, tenant_id: int) -> None:
+    """After the reply is committed, hand the demo helpdesk's webhook deliveries to the pipeline."""
+    with transaction(factory) as session:
+        tenant = accounts_repository.tenant_by_id(session, tenant_id)
+    if tenant is not None and tenant.helpdesk == "local":
+        HelpdeskFactory(factory, clock).local(tenant).deliver_pending()
