@@ -141,6 +141,8 @@ def reply(
         idempotency_key=f"web:{body.idempotency_key or uuid.uuid4()}",
         clock=clock,
     )
+    # The deliveries must see this reply: commit now, not when the request's session closes after the task.
+    session.commit()
     background.add_task(
         deliver_local_events, request.app.state.session_factory, request.app.state.clock, principal.tenant_id
     )
