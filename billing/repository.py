@@ -361,3 +361,21 @@ def count_pending(session: Session, tenant_id: int) -> int:
         )
         or 0
     )
+
+
+def fees_by_ticket(session: Session, tenant_id: int, ticket_ids: list[str]) -> dict[str, int]:
+    """Net billed micros per ticket (charges minus reversal credits), for the given tickets."""
+    from sqlalchemy import func, select
+
+    from billing.models import LedgerEntry
+
+    totals: dict[str, int] = {}
+    for start in range(0, len(ticket_ids), 5000):
+        chunk = ticket_ids[start : start + 5000]
+        rows = session.execute(
+            select(LedgerEntry.ticket_id, func.sum(LedgerEntry.amount_micros))
+            .where(LedgerEntry.tenant_id == tenant_id, LedgerEntry.ticket_id.in_(chunk))
+            .group_by(LedgerEntry.ticket_id)
+        )
+        totals.update({ticket: int(micros or 0) for ticket, micros in rows})
+    return totals

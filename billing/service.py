@@ -1,9 +1,11 @@
 """Billing use cases other domains call. `record_outcome` is the one entry point for metering."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from billing import repository as billing_repository
 from billing.caps import CapMode, CapState, SpendStatus, set_spend_cap, spend_status
 from billing.ledger import (
     EntryRequest,
@@ -13,6 +15,7 @@ from billing.ledger import (
     append_charge,
     validate_key,
 )
+from billing.money import round_half_away_from_zero
 from billing.pricing import OutcomeKind
 from billing.resolutions import (
     DEFAULT_CONFIRMATION_WINDOW,
@@ -40,6 +43,7 @@ __all__ = [
     "SpendStatus",
     "cancel_resolution",
     "confirm_resolution",
+    "fees_by_ticket",
     "open_resolution",
     "record_outcome",
     "record_outcomes",
@@ -48,6 +52,12 @@ __all__ = [
     "settle_due_resolutions",
     "spend_status",
 ]
+
+
+def fees_by_ticket(session: Session, *, tenant_id: int, ticket_ids: Sequence[str]) -> dict[str, int]:
+    """AI fees billed per ticket in cents (net of reversals), rounded once per ticket, for cost per conversation."""
+    micros = billing_repository.fees_by_ticket(session, tenant_id, list(ticket_ids))
+    return {ticket: round_half_away_from_zero(amount) for ticket, amount in micros.items()}
 
 
 def record_outcome(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
+from billing import service as billing_service
 from metrics import service as metrics_service
 from metrics.assignment import BUCKETS, Arm, Unit
 from metrics.business_hours import Schedule
@@ -83,6 +84,9 @@ def _report(
         sequential=sequential,
         include_segments=include_segments,
         include_trends=include_trends,
+        fees_by_ticket=lambda ticket_ids: billing_service.fees_by_ticket(
+            session, tenant_id=principal.tenant_id, ticket_ids=ticket_ids
+        ),
     )
 
 
