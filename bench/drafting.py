@@ -64,7 +64,9 @@ def queries() -> list[str]:
 
 class Drafter:
     def __init__(self) -> None:
-        self.knowledge = KnowledgeBase(load_jsonl_documents(DATA / "tau2_bench" / "banking_knowledge" / "documents.jsonl.gz"))
+        self.knowledge = KnowledgeBase(
+            load_jsonl_documents(DATA / "tau2_bench" / "banking_knowledge" / "documents.jsonl.gz")
+        )
         texts, intents = banking_examples()
         self.classifier = IntentClassifier().fit(texts, intents)
         self.tickets = queries()
@@ -86,7 +88,9 @@ class Drafter:
         self.compose(self.ticket(), context)
         return context
 
-    async def draft_sequentially(self, customer: CustomerRef, sources: Sequence[ContextSource]) -> AccountContext:
+    async def draft_sequentially(
+        self, customer: CustomerRef, sources: Sequence[ContextSource]
+    ) -> AccountContext:
         context = await sequential(customer, sources)
         self.compose(self.ticket(), context)
         return context

@@ -26,13 +26,17 @@ def test_in_process_worker_drafts_a_new_demo_ticket(tmp_path):
     with transaction(factory) as session:
         tenant = accounts_service.create_tenant(session, slug="bg", name="Bg", clock=clock)
         tenant.helpdesk = "local"
-        metrics_service.configure_experiment(session, tenant_id=tenant.id, unit=Unit.REQUESTER, assisted_share_bp=10_000, clock=clock)
+        metrics_service.configure_experiment(
+            session, tenant_id=tenant.id, unit=Unit.REQUESTER, assisted_share_bp=10_000, clock=clock
+        )
     app = create_app(Settings(database_url=url, run_worker=True), engine=engine)
     with TestClient(app):
         with transaction(factory) as session:
             tenant = accounts_service.get_tenant(session, "bg")
         HelpdeskFactory(factory, clock).local(tenant).create_ticket(
-            subject="Card", requester_email="noah.brown7922@example.com", requester_name="Noah Brown",
+            subject="Card",
+            requester_email="noah.brown7922@example.com",
+            requester_name="Noah Brown",
             body="Where is my new card? It has not arrived yet.",
         )
         deadline = time.monotonic() + 60
