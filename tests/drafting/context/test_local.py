@@ -9,10 +9,6 @@ from plugin.core.config import Settings
 
 DATA_DIR = Settings().data_dir
 
-pytestmark = pytest.mark.skipif(
-    not (DATA_DIR / "tau2_bench").is_dir(), reason="shared tau2-bench data not present"
-)
-
 
 @pytest.fixture(scope="module")
 def retail() -> RetailData:
