@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing import service as billing_service
 from drafting import service as drafting_service
 from drafting import training
 from drafting.knowledge import Passage, load_abcd_guidelines, load_jsonl_documents, load_markdown_file
@@ -144,6 +143,3 @@ def _teach(factory: sessionmaker[Session], tenant_id: int, data_dir: Path, clock
             intent_allowlist=list(AUTOPILOT_INTENTS),
         )
         training.train_intent_model(session, tenant_id=tenant_id, examples=examples, clock=clock)
-        billing_service.set_spend_cap(
-            session, tenant_id=tenant_id, cap_cents=DEMO_CAP_CENTS, mode="suggest_only", clock=clock
-        )

@@ -26,7 +26,7 @@ from plugin.accounts import repository as accounts_repository
 from plugin.accounts.models import Tenant
 from plugin.core.clock import Clock
 from plugin.core.db import transaction
-from plugin.core.errors import NotFound
+from plugin.core.errors import Conflict, NotFound
 from plugin.helpdesk.base import Helpdesk
 from plugin.helpdesk.service import WebhookReceipt
 from plugin.jobs import service as jobs
@@ -86,7 +86,8 @@ def _react_to(
         case EventName.REOPENED:
             _change_resolution(session, tenant_id, event.ticket_id, "reopened", event.occurred_at, clock)
         case EventName.CSAT if event.value == 1.0:
-            with contextlib.suppress(NotFound):
+            # A good rating confirms a pending resolution; on a cancelled or reversed one it changes nothing.
+            with contextlib.suppress(NotFound, Conflict):
                 billing_service.confirm_resolution(
                     session,
                     tenant_id=tenant_id,

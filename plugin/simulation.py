@@ -16,10 +16,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
+from billing import service as billing_service
 from billing.invoices import close_period
 from billing.periods import DEFAULT_GRACE, period_of, previous_period
 from drafting import feedback as drafting_feedback
@@ -32,13 +34,21 @@ from plugin.core.clock import FixedClock, SystemClock
 from plugin.core.config import Settings
 from plugin.core.db import transaction
 from plugin.core.errors import AppError, NotFound
-from plugin.demo import DEMO_SLUG, TRAINING_EXAMPLES_PER_INTENT, banking77, clinc_out_of_scope, demo_intents
+from plugin.demo import (
+    DEMO_CAP_CENTS,
+    DEMO_SLUG,
+    TRAINING_EXAMPLES_PER_INTENT,
+    banking77,
+    clinc_out_of_scope,
+    demo_intents,
+)
 from plugin.helpdesk import local_repository
 from plugin.helpdesk.local import LocalHelpdesk
 from plugin.helpdesks import HelpdeskFactory
 from plugin.runtime import build_worker
 from plugin.wiring import KitFactory
 
+DEMO_AGENT_COST_CENTS_PER_HOUR = 3_500
 AGENTS = ("agent-ana", "agent-ben", "agent-chloe", "agent-dev", "agent-emma")
 CHANNELS = (("web", 0.5), ("email", 0.35), ("chat", 0.15))
 PRIORITIES = (("normal", 0.7), ("low", 0.15), ("high", 0.12), ("urgent", 0.03))
@@ -69,6 +79,7 @@ class Story:
 @dataclass
 class SimulationResult:
     counts: Counter[str] = field(default_factory=Counter)
+    report: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         c = self.counts
@@ -84,8 +95,25 @@ class SimulationResult:
                 f"edited {c['edited']}, discarded {c['discarded']}",
                 f"agent replies {c['agent_replies']}, CSAT ratings {c['ratings']}, reopens {c['reopens']}, "
                 f"repeat contacts {c['repeat_contacts']}, invoices finalized {c['invoices']}",
+                *self._report_lines(),
             ]
         )
+
+    def _report_lines(self) -> list[str]:
+        arms = self.report.get("arms", {})
+        lines = []
+        for arm in ("assisted", "control"):
+            m = arms.get(arm)
+            if not m:
+                continue
+            frt = m.get("frt_median_s")
+            lines.append(
+                f"{arm:>9}: {m.get('tickets')} tickets, FRT median "
+                f"{(frt or 0) / 60:.0f} min, FCR {m.get('fcr_rate', 0):.1%}, "
+                f"cost per conversation {(m.get('cost_per_conversation_cents') or 0) / 100:.2f} USD, "
+                f"CSAT {m.get('csat') or 0:.1%}"
+            )
+        return lines
 
 
 def simulated_already(factory: sessionmaker[Session]) -> bool:
@@ -143,6 +171,15 @@ class Simulation:
 
     async def run(self) -> SimulationResult:
         start = self.clock.now()
+        with transaction(self.factory) as session:
+            # Set in simulated time, so the billing account opens with the first simulated month.
+            billing_service.set_spend_cap(
+                session,
+                tenant_id=self.tenant_id,
+                cap_cents=DEMO_CAP_CENTS,
+                mode="suggest_only",
+                clock=self.clock,
+            )
         for day in range(self.config.days):
             for _ in range(self.config.tickets_per_day):
                 self.at(
@@ -160,6 +197,20 @@ class Simulation:
         self.clock.set(self.end)
         await self._work(force_schedule=True)
         self._close_finished_months()
+        with transaction(self.factory) as session:
+            self.result.report = metrics_service.build_report(
+                session,
+                tenant_id=self.tenant_id,
+                since=start,
+                until=self.end,
+                clock=self.clock,
+                cost_per_agent_hour_cents=DEMO_AGENT_COST_CENTS_PER_HOUR,
+                include_segments=False,
+                include_trends=False,
+                fees_by_ticket=lambda ids: billing_service.fees_by_ticket(
+                    session, tenant_id=self.tenant_id, ticket_ids=ids
+                ),
+            )
         return self.result
 
     async def _work(self, force_schedule: bool = False) -> None:

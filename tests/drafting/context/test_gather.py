@@ -44,13 +44,14 @@ class BrokenSource:
 
 
 def test_sources_are_fetched_concurrently():
-    sources = [SleepySource("crm", 0.1), SleepySource("stripe", 0.1), SleepySource("usage", 0.1)]
+    # Sequential fetching would take 3 s; the bound leaves room for a busy machine.
+    sources = [SleepySource("crm", 1.0), SleepySource("stripe", 1.0), SleepySource("usage", 1.0)]
 
     started = time.perf_counter()
     context = asyncio.run(gather_context(CUSTOMER, sources))
     elapsed = time.perf_counter() - started
 
-    assert elapsed < 0.2
+    assert elapsed < 2.5
     assert [fact.key for fact in context.facts] == ["crm_seen", "stripe_seen", "usage_seen"]
     assert not context.partial
     assert context.customer_ref == "ann@example.com"
@@ -58,7 +59,7 @@ def test_sources_are_fetched_concurrently():
 
 def test_slow_http_source_times_out_into_a_partial_context_without_waiting_for_it():
     with running_usage() as (base_url, fake):
-        fake.latency_s = 0.8
+        fake.latency_s = 5.0
         fake.seed(CUSTOMER.email, {"seats": 3})
         fast = SleepySource("crm", 0.0)
 
@@ -73,7 +74,7 @@ def test_slow_http_source_times_out_into_a_partial_context_without_waiting_for_i
         context = asyncio.run(gather())
         elapsed = time.perf_counter() - started
 
-    assert 0.3 <= elapsed < 0.6
+    assert 0.3 <= elapsed < 3.0  # the source answers after 5 s; we did not wait for it
     assert context.partial
     usage = next(status for status in context.statuses if status.name == "usage")
     assert usage.ok is False
