@@ -7,6 +7,7 @@ and come back. Time is simulated with a clock that jumps from one scheduled acti
 """
 
 import asyncio
+import contextlib
 import gzip
 import heapq
 import itertools
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from billing import service as billing_service
-from billing.invoices import close_period
+from billing.invoices import close_period, list_invoices
 from billing.periods import DEFAULT_GRACE, period_of, previous_period
 from drafting import feedback as drafting_feedback
 from drafting import service as drafting_service
@@ -411,8 +412,7 @@ class Simulation:
     def _close_finished_months(self) -> None:
         last_closable = previous_period(period_of(self.end - DEFAULT_GRACE))
         with transaction(self.factory) as session:
-            try:
-                invoices = close_period(session, period_start=last_closable, clock=self.clock)
-            except AppError:
-                invoices = []
-        self.result.counts["invoices"] += len(invoices)
+            # The worker's daily job has usually closed it already; closing is idempotent.
+            with contextlib.suppress(AppError):
+                close_period(session, period_start=last_closable, clock=self.clock)
+            self.result.counts["invoices"] = len(list_invoices(session, tenant_id=self.tenant_id))
