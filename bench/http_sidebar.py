@@ -65,66 +65,6 @@ ANCHOR_APP = textwrap.dedent(
 )
 
 
-# What-if, for comparison in the same run: the same app, but authentication reads the token in its own short
-# transaction instead of holding the request's session (and, on SQLite, its BEGIN IMMEDIATE write lock)
-# open until the response is sent.
-SHORT_AUTH = textwrap.dedent(
-    """
-    from fastapi import Request
-
-    from plugin.accounts.service import authenticate_token
-    from plugin.core.db import transaction
-    from plugin.core.errors import Unauthorized
-    from plugin.deps import get_principal
-
-
-    def short_principal(request: Request):
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("missing bearer token")
-        with transaction(request.app.state.session_factory) as session:
-            return authenticate_token(session, token)
-    """
-)
-SHORT_AUTH_APP = SHORT_AUTH + textwrap.dedent(
-    """
-    from plugin.asgi import app
-
-    app.dependency_overrides[get_principal] = short_principal
-    """
-)
-
-# What-if 2: the short auth transaction, and SQLite transactions begun DEFERRED (WAL readers do not block
-# each other) instead of IMMEDIATE. Only a measurement: writers would still need the IMMEDIATE path.
-DEFERRED_APP = SHORT_AUTH + textwrap.dedent(
-    """
-    import os
-
-    from sqlalchemy import create_engine, event
-
-    from plugin.app import create_app
-
-    engine = create_engine(os.environ["DATABASE_URL"], connect_args={"timeout": 30, "check_same_thread": False})
-
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA busy_timeout=30000")
-
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
-
-
-    app = create_app(engine=engine)
-    app.dependency_overrides[get_principal] = short_principal
-    """
-)
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -255,8 +195,6 @@ def main() -> None:
         database = Path(folder) / "bench.db"
         token = seed(database)
         Path(folder, "bench_anchor.py").write_text(ANCHOR_APP)
-        Path(folder, "bench_short_auth.py").write_text(SHORT_AUTH_APP)
-        Path(folder, "bench_deferred.py").write_text(DEFERRED_APP)
         env = {"DATABASE_URL": f"sqlite:///{database}", "BENCH_SQLITE_PATH": str(database)}
         load = {
             "connections": options.connections,
@@ -270,10 +208,6 @@ def main() -> None:
             probe.raise_for_status()
             facts = len(probe.json()["facts"])
             context = measure(f"{base}/api/v1/context?requester_email={CUSTOMER}", auth, **load)
-        with uvicorn_server("bench_short_auth:app", env=env, workers=options.workers, app_dir=folder) as base:
-            short_auth = measure(f"{base}/api/v1/context?requester_email={CUSTOMER}", auth, **load)
-        with uvicorn_server("bench_deferred:app", env=env, workers=options.workers, app_dir=folder) as base:
-            deferred = measure(f"{base}/api/v1/context?requester_email={CUSTOMER}", auth, **load)
         with uvicorn_server("bench_anchor:app", env=env, workers=options.workers, app_dir=folder) as base:
             anchor = measure(f"{base}/read", {}, **load)
 
@@ -290,8 +224,6 @@ def main() -> None:
         "load_average_1m": {"before": load_before, "after": round(os.getloadavg()[0], 2)},
         "context_facts": facts,
         "context": context,
-        "context_if_auth_used_a_short_transaction": short_auth,
-        "context_if_short_auth_and_deferred_sqlite_reads": deferred,
         "anchor": {"endpoint": "bare FastAPI, one SQLite read", **anchor},
         "ratio": None if ratio is None else round(ratio, 3),
         "goals": GOALS,
