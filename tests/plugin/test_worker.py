@@ -64,7 +64,9 @@ def _drain_in_process(database_url: str, out_dir: str, name: str) -> None:
     marker = Path(out_dir) / f"{name}.log"
 
     async def record(job, _ctx):
-        # A deliberately non-idempotent side effect: a job run twice shows up twice.
+        # A deliberately non-idempotent side effect: a job run twice shows up twice. The short pause keeps
+        # one fast worker from draining everything before the others have started.
+        await asyncio.sleep(0.003)
         with marker.open("a") as file:
             file.write(f"{job.payload['n']}\n")
 
