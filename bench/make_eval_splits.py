@@ -4,7 +4,9 @@ BANKING77 (CC BY 4.0, PolyAI-LDN/task-specific-datasets): 80/20 stratified split
 CLINC150 (CC BY 3.0, clinc/oos-eval): train + oos_train for training, val + oos_val for testing,
 plus train alone (no out-of-scope examples) for the robustness check. Out of scope is written as null.
 
-    python bench/make_eval_splits.py OUT_DIR [--data /work/shared/data]
+    python bench/make_eval_splits.py OUT_DIR [--data DATA_DIR]
+
+DATA_DIR defaults to the repository's `data/` (or OUTCOMEDESK_DATA_DIR, as in the tests).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import argparse
 import csv
 import gzip
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
 SEED = 0
+DATA_DIR = Path(os.environ.get("OUTCOMEDESK_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
 
 
 def _write(path: Path, rows: Iterable[tuple[str, str | None]]) -> int:
@@ -37,7 +41,7 @@ def _clinc(rows: list[list[str]]) -> list[tuple[str, str | None]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--data", default=str(DATA_DIR))
     args = parser.parse_args()
     out, data = Path(args.out_dir), Path(args.data)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Calibration error and the auto-resolve threshold choice (pure).
+"""Calibration (pure): temperature scaling, conformal p-values, calibration error, the auto-resolve threshold.
 
 The lower confidence bound on precision is the one-sided Clopper-Pearson (exact binomial) bound. It is
 conservative: its coverage is at least the nominal level for every sample size and every precision,
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.stats import beta
 
 NEVER = math.nextafter(1.0, 2.0)
@@ -78,6 +79,8 @@ def choose_threshold(
     if conf.shape != hits.shape or conf.shape != oos.shape:
         raise ValueError("confidences, correct and out_of_scope differ in length")
     n_total = int(conf.size)
+    # Items without a confidence are never auto-resolved, yet they are part of every share's denominator.
+    n_oos = int(oos.sum())
     keep = ~np.isnan(conf)
     conf, hits, oos = conf[keep], hits[keep], oos[keep]
     if conf.size == 0:
@@ -92,7 +95,7 @@ def choose_threshold(
     lower = np.where(
         successes > 0, beta.ppf(1.0 - confidence_level, successes, selected - successes + 1), 0.0
     )
-    oos_rate = np.cumsum(oos) / max(int(oos.sum()), 1)
+    oos_rate = np.cumsum(oos) / max(n_oos, 1)
     passing = np.flatnonzero(last_of_tie & (lower >= target_precision) & (oos_rate <= max_oos_rate))
     if passing.size == 0:
         return ThresholdChoice(NEVER, 0.0, 0.0, 0.0, 0, n_total, "no_threshold_meets_target")
@@ -106,3 +109,31 @@ def choose_threshold(
         n_total=n_total,
         status="ok",
     )
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of a (rows, classes) score matrix."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    """Factor t minimising the log loss of ``softmax(t * scores)`` against class indices ``truth``."""
+    rows = np.arange(len(truth))
+    if rows.size == 0:
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        z = scores * np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z[rows, truth] - np.log(np.exp(z).sum(axis=1))
+        return float(-log_p.mean())
+
+    result = minimize_scalar(nll, bounds=(-3.0, 5.0), method="bounded")
+    return float(np.exp(result.x))
+
+
+def conformal_p_values(calibration: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Share of the sorted ``calibration`` scores at or below each value, +1 smoothed (small = unusual)."""
+    return np.asarray((np.searchsorted(calibration, values, side="right") + 1) / (calibration.size + 1))

@@ -26,10 +26,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from drafting.calibration import choose_threshold, clopper_pearson_lower, expected_calibration_error
-from drafting.intent import Embedder, IntentClassifier, default_embedder, is_out_of_scope_label
+from drafting.intent import Embedder, IntentClassifier, is_out_of_scope_label
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,12 @@ def evaluate(
     test: Sequence[LabelledTicket],
     *,
     target_precision: float = 0.95,
-    embedder: Embedder | None = None,
+    embedder: Embedder | Literal["auto"] | None = "auto",
 ) -> dict[str, Any]:
-    """Train on ``train``, pick the threshold from its out-of-fold scores, report on ``test``."""
+    """Train on ``train``, pick the threshold from its out-of-fold scores, report on ``test``.
+
+    ``embedder`` "auto" uses the MiniLM encoder when its package is installed; None forces the light model.
+    """
     if not test:
         raise ValueError("the test set is empty")
     model = IntentClassifier(embedder=embedder).fit([t.text for t in train], [t.intent for t in train])
@@ -129,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--embeddings",
         choices=("auto", "off"),
         default="auto",
-        help="auto: add MiniLM sentence embeddings when the optional packages are installed",
+        help="auto: add MiniLM sentence embeddings when the model package is installed; off: light model",
     )
     args = parser.parse_args(argv)
     try:
@@ -137,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, JsonlError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    embedder = default_embedder() if args.embeddings == "auto" else None
+    embedder: Literal["auto"] | None = "auto" if args.embeddings == "auto" else None
     report = evaluate(train, test, target_precision=args.target_precision, embedder=embedder)
     print(json.dumps(report, indent=2))
     return 0

@@ -1,6 +1,7 @@
 """Teaching a tenant's drafter: its knowledge base and its intent classifier with an autopilot threshold."""
 
 import json
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -14,6 +15,8 @@ from drafting.knowledge import KnowledgeBase, Passage
 from drafting.models import IntentModel
 from drafting.service import tenant_settings
 from plugin.core.clock import Clock
+
+log = logging.getLogger("outcomedesk.drafting")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,14 @@ def train_intent_model(
 def load_classifier(session: Session, *, tenant_id: int) -> tuple[int, IntentClassifier] | None:
     """The tenant's newest classifier and its version, or None before the first training."""
     row = repository.latest_model(session, tenant_id)
-    return None if row is None else (row.version, IntentClassifier.from_bytes(row.model))
+    if row is None:
+        return None
+    try:
+        return row.version, IntentClassifier.from_bytes(row.model)
+    except ValueError:
+        # A model stored by an older format cannot be read: draft without autopilot until it is retrained.
+        log.warning("intent model v%s of tenant %s is in an old format; retrain it", row.version, tenant_id)
+        return None
 
 
 def import_knowledge(session: Session, *, tenant_id: int, passages: Iterable[Passage], clock: Clock) -> int:

@@ -1,10 +1,15 @@
+import math
+
 import numpy as np
 
 from drafting.calibration import (
     NEVER,
     choose_threshold,
     clopper_pearson_lower,
+    conformal_p_values,
     expected_calibration_error,
+    fit_temperature,
+    softmax,
 )
 
 
@@ -86,3 +91,36 @@ def test_threshold_keeps_out_of_scope_history_rate_within_limit():
     bounded = choose_threshold(confidence, correct, target_precision=0.9, out_of_scope=out_of_scope)
     assert free.threshold == 0.6
     assert bounded.threshold == 0.99
+
+
+def test_out_of_scope_share_counts_the_tickets_already_rejected_as_out_of_scope():
+    # 100 out-of-scope tickets in the history, 98 rejected by the detector (NaN), 2 confident ones left:
+    # 2% of out-of-scope tickets would be auto-resolved, within the 2% limit, so the threshold stays low.
+    confidence = [0.99] * 2 + [math.nan] * 98 + [0.9] * 500
+    correct = [False] * 100 + [True] * 500
+    out_of_scope = [True] * 100 + [False] * 500
+    choice = choose_threshold(confidence, correct, target_precision=0.9, out_of_scope=out_of_scope)
+    assert choice.threshold == 0.9
+    stricter = choose_threshold(
+        confidence, correct, target_precision=0.9, out_of_scope=out_of_scope, max_oos_rate=0.01
+    )
+    assert stricter.threshold == NEVER
+
+
+def test_softmax_rows_sum_to_one_and_survive_large_scores():
+    probabilities = softmax(np.array([[1000.0, 1000.0], [0.0, np.log(3.0)]]))
+    np.testing.assert_allclose(probabilities, [[0.5, 0.5], [0.25, 0.75]])
+
+
+def test_fitted_temperature_recovers_the_generating_one():
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(20_000, 4))
+    truth = np.array([rng.choice(4, p=p) for p in softmax(scores * 2.0)])
+    assert abs(fit_temperature(scores, truth) - 2.0) < 0.1
+
+
+def test_conformal_p_values_are_smoothed_ranks_among_calibration_scores():
+    calibration = np.array([0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_allclose(
+        conformal_p_values(calibration, np.array([0.0, 0.25, 0.4, 9.0])), [0.2, 0.6, 1.0, 1.0]
+    )

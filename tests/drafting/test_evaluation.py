@@ -83,3 +83,22 @@ def test_cli_reports_a_bad_file_without_a_traceback(tmp_path, capsys):
     bad.write_text("not json\n")
     assert main(["--train", str(good), "--test", str(bad)]) == 2
     assert "line 1" in capsys.readouterr().err
+
+
+def test_cli_runs_the_light_model_when_embeddings_are_off(tmp_path, capsys):
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    train.write_text("".join(json.dumps({"text": t.text, "intent": t.intent}) + "\n" for t in _tickets(8)))
+    test.write_text("".join(json.dumps({"text": t.text, "intent": t.intent}) + "\n" for t in _tickets(2)))
+    assert main(["--train", str(train), "--test", str(test), "--embeddings", "off"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == len(_tickets(2))
+    assert report["intent_accuracy"] >= 0.9
+
+
+def test_more_out_of_scope_test_tickets_leave_in_scope_coverage_unchanged():
+    in_scope = _tickets(2)
+    unrelated = ["what is the capital of peru", "play some jazz", "how tall is everest"]
+    few = evaluate(_tickets(8), [*in_scope, LabelledTicket(unrelated[0], None)])
+    many = evaluate(_tickets(8), [*in_scope, *(LabelledTicket(t, None) for t in unrelated * 10)])
+    assert few["auto_resolve"]["coverage"] == many["auto_resolve"]["coverage"]
+    assert few["intent_accuracy"] == many["intent_accuracy"]
