@@ -28,7 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from drafting.calibration import choose_threshold, clopper_pearson_lower, expected_calibration_error
+from drafting.calibration import (
+    ThresholdChoice,
+    choose_threshold,
+    clopper_pearson_lower,
+    expected_calibration_error,
+)
 from drafting.intent import Embedder, IntentClassifier, is_out_of_scope_label
 
 
@@ -68,6 +73,27 @@ def load_jsonl(path: str | Path) -> list[LabelledTicket]:
     return tickets
 
 
+def fit_with_threshold(
+    texts: Sequence[str],
+    intents: Sequence[str | None],
+    *,
+    target_precision: float,
+    embedder: Embedder | Literal["auto"] | None = "auto",
+) -> tuple[IntentClassifier, ThresholdChoice]:
+    """Fit a classifier and pick the autopilot threshold from its out-of-fold predictions on the same data."""
+    model = IntentClassifier(embedder=embedder).fit(texts, intents)
+    history = model.oof_predictions_
+    # A ticket judged out of scope is never auto-resolved, whatever the threshold: NaN keeps it out of
+    # every candidate cut while it still counts in the history's size.
+    choice = choose_threshold(
+        [math.nan if p.out_of_scope else p.confidence for p in history],
+        [p.intent == truth for p, truth in zip(history, intents, strict=True)],
+        target_precision=target_precision,
+        out_of_scope=[is_out_of_scope_label(truth) for truth in intents],
+    )
+    return model, choice
+
+
 def evaluate(
     train: Sequence[LabelledTicket],
     test: Sequence[LabelledTicket],
@@ -81,15 +107,11 @@ def evaluate(
     """
     if not test:
         raise ValueError("the test set is empty")
-    model = IntentClassifier(embedder=embedder).fit([t.text for t in train], [t.intent for t in train])
-    history = model.oof_predictions_
-    # A ticket judged out of scope is never auto-resolved, whatever the threshold: NaN keeps it out of
-    # every candidate cut while it still counts in the history's size.
-    choice = choose_threshold(
-        [math.nan if p.out_of_scope else p.confidence for p in history],
-        [p.intent == t.intent for p, t in zip(history, train, strict=True)],
+    model, choice = fit_with_threshold(
+        [t.text for t in train],
+        [t.intent for t in train],
         target_precision=target_precision,
-        out_of_scope=[t.intent is None for t in train],
+        embedder=embedder,
     )
 
     predictions = model.predict([t.text for t in test])

@@ -2,15 +2,15 @@
 
 import json
 import logging
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
 
 from drafting import repository
-from drafting.calibration import ThresholdChoice, choose_threshold
-from drafting.intent import IntentClassifier, is_out_of_scope_label
+from drafting.calibration import ThresholdChoice
+from drafting.evaluation import fit_with_threshold
+from drafting.intent import IntentClassifier
 from drafting.knowledge import KnowledgeBase, Passage
 from drafting.models import IntentModel
 from drafting.service import tenant_settings
@@ -25,22 +25,6 @@ class TrainedModel:
     examples: int
     intents: int
     threshold: ThresholdChoice
-
-
-def fit_with_threshold(
-    texts: Sequence[str], intents: Sequence[str | None], *, target_precision: float
-) -> tuple[IntentClassifier, ThresholdChoice]:
-    """Fit a classifier and pick the autopilot threshold from its out-of-fold predictions on the same data."""
-    model = IntentClassifier().fit(texts, intents)
-    history = model.oof_predictions_
-    # A ticket judged out of scope is never auto-resolved: NaN keeps it out of every candidate cut.
-    choice = choose_threshold(
-        [math.nan if p.out_of_scope else p.confidence for p in history],
-        [p.intent == truth for p, truth in zip(history, intents, strict=True)],
-        target_precision=target_precision,
-        out_of_scope=[is_out_of_scope_label(truth) for truth in intents],
-    )
-    return model, choice
 
 
 def train_intent_model(

@@ -11,7 +11,7 @@ from plugin.core.clock import Clock
 from plugin.core.db import transaction
 from plugin.core.errors import BadRequest
 from plugin.helpdesk.base import Helpdesk
-from plugin.helpdesk.local import LocalHelpdesk
+from plugin.helpdesk.local import EventSink, LocalHelpdesk
 from plugin.helpdesk.service import ai_author_ids, ingest_zendesk_event
 from plugin.helpdesk.zendesk import ZendeskHelpdesk
 from plugin.pipeline import react
@@ -53,7 +53,7 @@ class HelpdeskFactory:
             bot_user_id=tenant.bot_user_id,
         )
 
-    def _sink(self, tenant: Tenant) -> Any:
+    def _sink(self, tenant: Tenant) -> EventSink:
         authors = ai_author_ids(tenant)
 
         def deliver(document: dict[str, Any]) -> None:

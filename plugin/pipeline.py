@@ -6,6 +6,7 @@ database (billing changes, outbox jobs); everything that talks to the outside ru
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,7 +121,7 @@ class Autopilot:
     """Job handlers of the autopilot; `helpdesks` gives a tenant's helpdesk adapter."""
 
     kits: KitFactory
-    helpdesks: Any  # Callable[[Tenant], Helpdesk]
+    helpdesks: Callable[[Tenant], Helpdesk]
     billing_gateway: BillingGateway | None = None
 
     def handlers(self) -> dict[str, Handler]:
@@ -137,7 +138,7 @@ class Autopilot:
         factory, clock = context.factory, context.clock
         with transaction(factory) as session:
             tenant = _tenant(session, job.tenant_id)
-        helpdesk: Helpdesk = self.helpdesks(tenant)
+        helpdesk = self.helpdesks(tenant)
         ticket = await helpdesk.get_ticket(job.payload["ticket_id"])
         message = CustomerMessage(
             tenant_id=job.tenant_id,
@@ -183,7 +184,7 @@ class Autopilot:
             draft = drafting_service.get_draft(
                 session, tenant_id=job.tenant_id, draft_id=job.payload["draft_id"]
             )
-        helpdesk: Helpdesk = self.helpdesks(tenant)
+        helpdesk = self.helpdesks(tenant)
         await helpdesk.post_reply(
             draft.ticket_id, draft.text, idempotency_key=f"ai-reply:{job.tenant_id}:{draft.id}"
         )

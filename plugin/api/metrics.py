@@ -1,12 +1,14 @@
 """Manager dashboard data: the assisted-vs-control report, its CSV, trends, segments, FRT histogram;
 the experiment and business-hours settings; the arm of a ticket for the drafting path."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
+from sqlalchemy.orm import Session
 
 from billing import service as billing_service
 from metrics import service as metrics_service
@@ -22,7 +24,9 @@ from metrics.schemas import (
     ScheduleOut,
     share_to_bp,
 )
+from plugin.accounts.service import Principal
 from plugin.api.schemas import ERROR_RESPONSES
+from plugin.core.clock import Clock
 from plugin.core.errors import InvalidPayload
 from plugin.deps import AdminPrincipal, AgentPrincipal, ClockDep, ManagerPrincipal, SessionDep
 
@@ -57,29 +61,42 @@ def _cents_per_hour(usd: str) -> int:
     return int((amount * 100).to_integral_value())
 
 
+@dataclass
+class ReportFilters:
+    """The query parameters every report view shares, validated once."""
+
+    since: Since = None
+    until: Until = None
+    cost_per_agent_hour: CostPerHour = "0"
+    business_hours: BusinessHours = False
+
+    def __post_init__(self) -> None:
+        _window(self.since, self.until)
+        self.cost_cents = _cents_per_hour(self.cost_per_agent_hour)
+
+
+Filters = Annotated[ReportFilters, Depends()]
+
+
 def _report(
-    principal: Any,
-    session: Any,
-    clock: Any,
+    principal: Principal,
+    session: Session,
+    clock: Clock,
+    filters: ReportFilters,
     *,
-    since: datetime | None,
-    until: datetime | None,
-    cost_per_agent_hour: str,
-    business_hours: bool,
-    repeat_contact_days: float,
+    repeat_contact_days: float = 7.0,
     sequential: bool = False,
     include_segments: bool = False,
     include_trends: bool = False,
 ) -> dict[str, Any]:
-    _window(since, until)
     return metrics_service.build_report(
         session,
         tenant_id=principal.tenant_id,
-        since=since,
-        until=until,
+        since=filters.since,
+        until=filters.until,
         clock=clock,
-        cost_per_agent_hour_cents=_cents_per_hour(cost_per_agent_hour),
-        business_hours=business_hours,
+        cost_per_agent_hour_cents=filters.cost_cents,
+        business_hours=filters.business_hours,
         repeat_contact_days=repeat_contact_days,
         sequential=sequential,
         include_segments=include_segments,
@@ -97,10 +114,7 @@ def report(
     principal: ManagerPrincipal,
     session: SessionDep,
     clock: ClockDep,
-    since: Since = None,
-    until: Until = None,
-    cost_per_agent_hour: CostPerHour = "0",
-    business_hours: BusinessHours = False,
+    filters: Filters,
     repeat_contact_days: RepeatDays = 7.0,
     sequential: Annotated[bool, Query(description="Add always-valid intervals (safe to look daily)")] = False,
     segments: Annotated[bool, Query(description="Add segments by intent, channel, priority")] = False,
@@ -110,10 +124,7 @@ def report(
         principal,
         session,
         clock,
-        since=since,
-        until=until,
-        cost_per_agent_hour=cost_per_agent_hour,
-        business_hours=business_hours,
+        filters,
         repeat_contact_days=repeat_contact_days,
         sequential=sequential,
         include_segments=segments,
@@ -131,20 +142,14 @@ def report_as_csv(
     principal: ManagerPrincipal,
     session: SessionDep,
     clock: ClockDep,
-    since: Since = None,
-    until: Until = None,
-    cost_per_agent_hour: CostPerHour = "0",
-    business_hours: BusinessHours = False,
+    filters: Filters,
     repeat_contact_days: RepeatDays = 7.0,
 ) -> PlainTextResponse:
     document = _report(
         principal,
         session,
         clock,
-        since=since,
-        until=until,
-        cost_per_agent_hour=cost_per_agent_hour,
-        business_hours=business_hours,
+        filters,
         repeat_contact_days=repeat_contact_days,
     )
     return PlainTextResponse(
@@ -159,21 +164,14 @@ def trend_series(
     principal: ManagerPrincipal,
     session: SessionDep,
     clock: ClockDep,
+    filters: Filters,
     period: Literal["day", "week"] = "day",
-    since: Since = None,
-    until: Until = None,
-    cost_per_agent_hour: CostPerHour = "0",
-    business_hours: BusinessHours = False,
 ) -> dict[str, Any]:
     document = _report(
         principal,
         session,
         clock,
-        since=since,
-        until=until,
-        cost_per_agent_hour=cost_per_agent_hour,
-        business_hours=business_hours,
-        repeat_contact_days=7.0,
+        filters,
         include_trends=True,
     )
     return {"period": period, "points": document["trends"][period]}
@@ -186,20 +184,13 @@ def segment_breakdown(
     principal: ManagerPrincipal,
     session: SessionDep,
     clock: ClockDep,
-    since: Since = None,
-    until: Until = None,
-    cost_per_agent_hour: CostPerHour = "0",
-    business_hours: BusinessHours = False,
+    filters: Filters,
 ) -> dict[str, Any]:
     document = _report(
         principal,
         session,
         clock,
-        since=since,
-        until=until,
-        cost_per_agent_hour=cost_per_agent_hour,
-        business_hours=business_hours,
-        repeat_contact_days=7.0,
+        filters,
         include_segments=True,
     )
     return document["segments"]
@@ -210,19 +201,13 @@ def frt_distribution(
     principal: ManagerPrincipal,
     session: SessionDep,
     clock: ClockDep,
-    since: Since = None,
-    until: Until = None,
-    business_hours: BusinessHours = False,
+    filters: Filters,
 ) -> dict[str, Any]:
     document = _report(
         principal,
         session,
         clock,
-        since=since,
-        until=until,
-        cost_per_agent_hour="0",
-        business_hours=business_hours,
-        repeat_contact_days=7.0,
+        filters,
     )
     histogram: dict[str, Any] = document["frt_histogram"]
     return histogram
