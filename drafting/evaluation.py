@@ -15,6 +15,11 @@ Definitions in the report:
 - ``auto_resolve.coverage``: share of in-scope test tickets that were auto-resolved, so that a test set
   with more out-of-scope tickets does not look like a drop in automation of the tickets we can handle.
 - ``auto_resolve.oos_auto_resolved``: share of out-of-scope test tickets auto-resolved (0 when none).
+
+Asked with ``--at-coverage C`` (repeatable), the report also gives ``precision_at_coverage``: for each C the
+precision had the threshold been the highest one auto-resolving at least that share of in-scope test
+tickets (null when the out-of-scope gate leaves fewer). It describes how well confidence ranks tickets,
+independently of the target; the threshold above is the operating point.
 """
 
 from __future__ import annotations
@@ -100,6 +105,7 @@ def evaluate(
     *,
     target_precision: float = 0.95,
     embedder: Embedder | Literal["auto"] | None = "auto",
+    at_coverage: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Train on ``train``, pick the threshold from its out-of-fold scores, report on ``test``.
 
@@ -123,7 +129,7 @@ def evaluate(
     n_oos = len(test) - n_in_scope
     n_resolved = sum(resolved)
     n_resolved_right = sum(r and c for r, c in zip(resolved, correct, strict=True))
-    return {
+    report: dict[str, Any] = {
         "n": len(test),
         "intent_accuracy": _ratio(sum(c for c, s in zip(correct, in_scope, strict=True) if s), n_in_scope),
         "ece": round(expected_calibration_error([p.confidence for p in predictions], correct), 4),
@@ -137,6 +143,35 @@ def evaluate(
             ),
         },
     }
+    if at_coverage:
+        confidences = [math.nan if p.out_of_scope else p.confidence for p in predictions]
+        report["precision_at_coverage"] = {
+            str(share): precision_at_coverage(confidences, correct, in_scope, share) for share in at_coverage
+        }
+    return report
+
+
+def precision_at_coverage(
+    confidences: Sequence[float], correct: Sequence[bool], in_scope: Sequence[bool], share: float
+) -> float | None:
+    """Precision of the highest threshold auto-resolving at least ``share`` of the in-scope tickets (NaN
+    confidence: never auto-resolved); None when no threshold reaches that share."""
+    if not 0.0 < share <= 1.0:
+        raise ValueError("a coverage share must be in (0, 1]")
+    needed = math.ceil(share * sum(in_scope) - 1e-9)
+    ranked = sorted(
+        (c, hit, scope)
+        for c, hit, scope in zip(confidences, correct, in_scope, strict=True)
+        if not math.isnan(c)
+    )[::-1]
+    covered = resolved = right = 0
+    for index, (confidence, hit, scope) in enumerate(ranked):
+        covered, resolved, right = covered + scope, resolved + 1, right + hit
+        # ">= threshold" takes every ticket tied with the last one.
+        tied_with_next = index + 1 < len(ranked) and ranked[index + 1][0] == confidence
+        if covered >= needed and not tied_with_next:
+            return _ratio(right, resolved)
+    return None
 
 
 def _ratio(numerator: int, denominator: int) -> float:
@@ -156,6 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="auto",
         help="auto: add MiniLM sentence embeddings when the model package is installed; off: light model",
     )
+    parser.add_argument(
+        "--at-coverage",
+        type=float,
+        action="append",
+        default=[],
+        metavar="C",
+        help="also report the precision at this share of in-scope tickets auto-resolved (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
         train, test = load_jsonl(args.train), load_jsonl(args.test)
@@ -163,7 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     embedder: Literal["auto"] | None = "auto" if args.embeddings == "auto" else None
-    report = evaluate(train, test, target_precision=args.target_precision, embedder=embedder)
+    if any(not 0.0 < share <= 1.0 for share in args.at_coverage):
+        parser.error("--at-coverage takes a share in (0, 1]")
+    report = evaluate(
+        train, test, target_precision=args.target_precision, embedder=embedder, at_coverage=args.at_coverage
+    )
     print(json.dumps(report, indent=2))
     return 0
 

@@ -22,6 +22,14 @@ def evaluate(
         Path | None, typer.Option(help="Knowledge base (Markdown or JSONL) to load, checked for errors")
     ] = None,
     target_precision: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
+    at_coverage: Annotated[
+        list[float] | None,
+        typer.Option(
+            min=0.01,
+            max=1.0,
+            help="Also report the precision at this share of in-scope tickets auto-resolved (repeatable)",
+        ),
+    ] = None,
 ) -> None:
     """Train on labelled tickets and report intent accuracy, calibration and auto-resolve precision as JSON."""
     from drafting.evaluation import JsonlError, load_jsonl
@@ -34,7 +42,10 @@ def evaluate(
         raise typer.Exit(2) from error
     if kb is not None:
         _load_passages(kb)
-    typer.echo(json.dumps(run_evaluation(train_set, test_set, target_precision=target_precision), indent=2))
+    report = run_evaluation(
+        train_set, test_set, target_precision=target_precision, at_coverage=at_coverage or ()
+    )
+    typer.echo(json.dumps(report, indent=2))
 
 
 def _load_passages(path: Path) -> list:  # type: ignore[type-arg]

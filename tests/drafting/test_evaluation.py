@@ -1,8 +1,16 @@
 import json
+import math
 
 import pytest
 
-from drafting.evaluation import JsonlError, LabelledTicket, evaluate, load_jsonl, main
+from drafting.evaluation import (
+    JsonlError,
+    LabelledTicket,
+    evaluate,
+    load_jsonl,
+    main,
+    precision_at_coverage,
+)
 
 INTENTS = {
     "card_arrival": [
@@ -102,3 +110,37 @@ def test_more_out_of_scope_test_tickets_leave_in_scope_coverage_unchanged():
     many = evaluate(_tickets(8), [*in_scope, *(LabelledTicket(t, None) for t in unrelated * 10)])
     assert few["auto_resolve"]["coverage"] == many["auto_resolve"]["coverage"]
     assert few["intent_accuracy"] == many["intent_accuracy"]
+
+
+def test_precision_at_coverage_takes_the_highest_threshold_reaching_the_share():
+    confidences = [0.9, 0.8, 0.8, 0.7, math.nan]
+    correct = [True, False, True, True, True]
+    in_scope = [True, True, True, True, True]
+    assert precision_at_coverage(confidences, correct, in_scope, 0.2) == 1.0
+    # The tie at 0.8 comes in whole: three tickets, one wrong.
+    assert precision_at_coverage(confidences, correct, in_scope, 0.4) == round(2 / 3, 4)
+    assert precision_at_coverage(confidences, correct, in_scope, 0.8) == 0.75
+    # The fifth ticket was judged out of scope (no confidence): full coverage is out of reach.
+    assert precision_at_coverage(confidences, correct, in_scope, 1.0) is None
+
+
+def test_out_of_scope_tickets_count_against_precision_but_not_towards_coverage():
+    confidences = [0.9, 0.85, 0.6]
+    correct = [True, False, True]
+    in_scope = [True, False, True]
+    assert precision_at_coverage(confidences, correct, in_scope, 0.5) == 1.0
+    assert precision_at_coverage(confidences, correct, in_scope, 1.0) == round(2 / 3, 4)
+
+
+def test_cli_adds_precision_at_coverage_only_when_asked(tmp_path, capsys):
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    train.write_text("".join(json.dumps({"text": t.text, "intent": t.intent}) + "\n" for t in _tickets(8)))
+    test.write_text("".join(json.dumps({"text": t.text, "intent": t.intent}) + "\n" for t in _tickets(2)))
+    argv = ["--train", str(train), "--test", str(test), "--embeddings", "off"]
+    assert main([*argv, "--at-coverage", "0.5", "--at-coverage", "0.9"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["precision_at_coverage"]) == {"0.5", "0.9"}
+    assert main(argv) == 0
+    assert "precision_at_coverage" not in json.loads(capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        main([*argv, "--at-coverage", "1.5"])
