@@ -6,6 +6,7 @@ precision for the common ones (a plain "how do I ..." question must not trip any
 Prompt-injection patterns are also run on de-obfuscated variants of the ticket (homoglyphs,
 leetspeak, spaced-out letters, rot13, reversed text and embedded base64) because attackers use them
 precisely to slip past patterns like these.
+Account facts trip guardrails too: a VIP tier, a CRM churn-risk score or flag, a partial context.
 """
 
 from __future__ import annotations
@@ -273,6 +274,9 @@ _OWN_EMAIL_CUE = re.compile(
 )
 _ORDER_ID = re.compile(r"#[A-Z]{0,3}\d{4,}\b|\b[A-Z]\d{7}\b")
 
+_CHURN_RISK_VALUES = frozenset(
+    {"high", "very high", "critical", "severe", "at risk", "at_risk", "likely", "yes", "true"}
+)
 _VIP_KEYS = frozenset({"tier", "segment", "account_tier", "customer_tier", "priority", "vip"})
 _VIP_VALUES = frozenset(
     {"vip", "enterprise", "strategic", "key account", "key", "platinum", "premier", "true", "yes", "1", "y"}
@@ -350,6 +354,8 @@ def detect_guardrails(ticket_text: str, context: AccountContext | None = None) -
             hits.add("partial_context")
         if _is_vip(context):
             hits.add("vip")
+        if _at_churn_risk(context):
+            hits.add("churn_risk")
     return tuple(name for name in GUARDRAILS if name in hits)
 
 
@@ -466,3 +472,21 @@ def _names_unknown_order(original: str, context: AccountContext | None) -> bool:
 
 def _is_vip(context: AccountContext) -> bool:
     return any(fact.key in _VIP_KEYS and fact.value.strip().lower() in _VIP_VALUES for fact in context.facts)
+
+
+def _at_churn_risk(context: AccountContext) -> bool:
+    """A churn-risk fact (the CRM's ``churn_risk`` property) saying the account may leave: a word such as
+    "high" or "at risk", or a score of at least 0.5 (or 50 on a 0-100 scale)."""
+    for fact in context.facts:
+        if fact.key != "churn_risk":
+            continue
+        value = fact.value.strip().lower().rstrip("%")
+        if value in _CHURN_RISK_VALUES:
+            return True
+        try:
+            score = float(value)
+        except ValueError:
+            continue
+        if score >= (50.0 if score > 1.0 else 0.5):
+            return True
+    return False

@@ -152,3 +152,15 @@ def test_russian_injection_is_flagged() -> None:
 
 def test_random_base64_like_id_is_not_injection() -> None:
     assert detect_guardrails("My payment reference is pi_3MtwBwLkdIwHu7ix28a3tqPa, did it go through?") == ()
+
+
+@pytest.mark.parametrize("value", ["High", "at risk", "0.8", "72", "85%", "yes"])
+def test_crm_churn_risk_fact_trips_churn_risk(value: str) -> None:
+    context = AccountContext("a@b.com", (Fact("churn_risk", value, "crm", "Churn risk"),))
+    assert detect_guardrails("How do I add a seat?", context) == ("churn_risk",)
+
+
+@pytest.mark.parametrize("value", ["low", "medium", "0.2", "30", "unknown"])
+def test_low_churn_risk_fact_does_not_trip(value: str) -> None:
+    context = AccountContext("a@b.com", (Fact("churn_risk", value, "crm", "Churn risk"),))
+    assert detect_guardrails("How do I add a seat?", context) == ()
