@@ -3,41 +3,22 @@
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from billing import service as billing_service
 from billing.service import CapState
 from drafting import repository
-from drafting.context.base import AccountContext, ContextSource, CustomerRef
-from drafting.context.gather import ContextCache, gather_context
-from drafting.grounding import check_grounding
-from drafting.guardrails import detect_guardrails
-from drafting.intent import IntentClassifier, IntentPrediction
-from drafting.knowledge import KnowledgeBase
+from drafting.composition import DraftingKit, compose_draft
+from drafting.context.base import AccountContext, CustomerRef
+from drafting.intent import IntentPrediction
 from drafting.models import Draft, DraftingSettings
 from drafting.policy import Decision, TenantPolicy, TicketSignals, decide
 from drafting.schemas import CustomerMessage, DraftOutcome, DraftView, WrittenReply
-from drafting.writers import ReplyWriter
 from metrics import service as metrics_service
 from metrics.events import Actor, EventName, TicketEvent
 from plugin.core.clock import Clock
 from plugin.core.errors import NotFound
-
-PASSAGES_PER_DRAFT = 3
-
-
-@dataclass(frozen=True)
-class DraftingKit:
-    """A tenant's drafting collaborators, assembled by the shell."""
-
-    sources: Sequence[ContextSource]
-    knowledge: KnowledgeBase
-    writer: ReplyWriter
-    classifier: IntentClassifier | None = None
-    cache: ContextCache | None = None
-    timeout_s: float = 1.5
 
 
 def tenant_settings(session: Session, *, tenant_id: int, clock: Clock) -> DraftingSettings:
@@ -100,27 +81,26 @@ async def draft_reply(
         return DraftOutcome(status="existing", arm=arm, draft=to_view(existing))
 
     started = time.perf_counter()
-    context = await gather_context(
-        CustomerRef(email=message.requester_email, external_id=message.requester_id),
-        kit.sources,
+    composed = await compose_draft(
+        text=message.text,
+        customer=CustomerRef(email=message.requester_email, external_id=message.requester_id),
+        kit=kit,
         tenant_id=message.tenant_id,
-        timeout_s=kit.timeout_s,
-        cache=kit.cache,
     )
-    prediction = kit.classifier.predict([message.text])[0] if kit.classifier is not None else None
-    intent = None if prediction is None or prediction.out_of_scope else prediction.intent
-    passages = kit.knowledge.search(message.text, k=PASSAGES_PER_DRAFT)
-    written = await kit.writer.write(
-        ticket_text=message.text, intent=intent, passages=passages, context=context
-    )
-    known_plans = [plan.strip() for plan in (context.value("known_plans") or "").split(",") if plan.strip()]
-    grounding = check_grounding(written.text, context, passages, known_plans)
-    guardrails = detect_guardrails(message.text, context)
+    context, prediction, written = composed.context, composed.prediction, composed.written
 
     settings = tenant_settings(session, tenant_id=message.tenant_id, clock=clock)
     spend = billing_service.spend_status(session, message.tenant_id, clock.now())
     decision = _decide(
-        settings, spend.state, spend.mode, arm, prediction, grounding.grounded, guardrails, context, written
+        settings,
+        spend.state,
+        spend.mode,
+        arm,
+        prediction,
+        composed.grounding.grounded,
+        composed.guardrails,
+        context,
+        written,
     )
     if decision.action == "no_draft":
         return DraftOutcome(status="ai_off", arm=arm, notes=decision.reasons)
@@ -139,9 +119,9 @@ async def draft_reply(
         confidence=prediction.confidence if prediction is not None else 0.0,
         action=decision.action,
         reasons=json.dumps(list(decision.reasons)),
-        grounded=grounding.grounded,
-        ungrounded=json.dumps(list(grounding.ungrounded)),
-        guardrails=json.dumps(list(guardrails)),
+        grounded=composed.grounding.grounded,
+        ungrounded=json.dumps(list(composed.grounding.ungrounded)),
+        guardrails=json.dumps(list(composed.guardrails)),
         context=json.dumps(_context_json(context)),
         context_partial=context.partial,
         drafter=written.drafter,

@@ -15,7 +15,7 @@ from plugin.core.db import make_engine, make_session_factory
 from plugin.errors import install_error_handlers
 from plugin.web import helpdesk_api
 from plugin.web import routes as web_routes
-from plugin.wiring import KitFactory
+from plugin.wiring import KitFactory, share_cores_between_drafts
 
 DESCRIPTION = """AI reply drafts and auto-resolution for helpdesks, billed by outcome
 ($0.25 per delivered draft, $0.50 per resolution that sticks) and measured against a randomized control arm.
@@ -48,6 +48,9 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     app.state.clock = clock or SystemClock()
     app.state.kit_factory = KitFactory(settings)
+    # Here, on the thread that builds the app, not in the lifespan: threadpoolctl ignores a BLAS limit set
+    # from another thread while one thread holds the limits (and tests run the lifespan on a portal thread).
+    share_cores_between_drafts()
     app.state.principal_cache = PrincipalCache()
     install_error_handlers(app)
     for router in (

@@ -65,7 +65,9 @@ def worker(
     from datetime import timedelta
 
     from plugin.runtime import build_worker
+    from plugin.wiring import share_cores_between_drafts
 
+    share_cores_between_drafts()
     worker_ = build_worker(
         get_settings(), session_factory(), SystemClock(), lease=timedelta(seconds=lease_seconds)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -60,51 +61,38 @@ class HubSpotSource:
         contact = await self._find_contact(customer.email)
         if contact is None:
             return ()
-        contact_id = str(contact["id"])
         properties = contact.get("properties") or {}
-        company, deals = await asyncio.gather(
-            self._primary_company(contact_id, properties.get("associatedcompanyid")), self._deals(contact_id)
-        )
+        associations = contact.get("associations") or {}
+        company_links = _links(associations, "companies")
+        # HubSpot keeps the primary company's id on the contact; the association typed as primary says the same.
+        company_id = properties.get("associatedcompanyid") or _primary(company_links)
+        deal_ids = list(dict.fromkeys(object_id for object_id, _ in _links(associations, "deals")))
+        company, deals = await asyncio.gather(self._company(company_id), self._deals(deal_ids[:MAX_DEALS]))
         return self._facts(properties, company, deals)
 
     async def aclose(self) -> None:
         await self._owned.aclose()
 
     async def _find_contact(self, email: str) -> dict[str, Any] | None:
-        body = {
-            "filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ", "value": email}]}],
-            "properties": [*CONTACT_PROPERTIES, *self._custom],
-            "limit": 1,
-        }
-        found = await self._request("POST", "/crm/v3/objects/contacts/search", json=body)
-        results = found.get("results") or []
-        return results[0] if results else None
-
-    async def _primary_company(self, contact_id: str, primary_company_id: str | None) -> dict[str, Any]:
-        # HubSpot keeps the primary company's id on the contact; reading it saves a round trip per ticket.
-        if primary_company_id:
-            return await self._company(str(primary_company_id))
-        associations = await self._request(
-            "GET", f"/crm/v4/objects/contacts/{contact_id}/associations/companies"
+        # E-mail is the contact's unique id property, so one read by it also brings the associated ids.
+        address = email.strip().lower()
+        if not address:
+            return None
+        found = await self._request(
+            "GET",
+            f"/crm/v3/objects/contacts/{quote(address, safe='@')}",
+            shown_path="/crm/v3/objects/contacts/{email}",
+            params={
+                "idProperty": "email",
+                "properties": ",".join((*CONTACT_PROPERTIES, *self._custom)),
+                "associations": "companies,deals",
+            },
         )
-        links = associations.get("results") or []
-        if not links:
+        return found or None
+
+    async def _company(self, company_id: str | None) -> dict[str, Any]:
+        if not company_id:
             return {}
-        # The association labelled "Primary" wins; otherwise the first one HubSpot lists.
-        primary = next(
-            (
-                link
-                for link in links
-                if any(
-                    (kind.get("label") or "").lower() == "primary"
-                    for kind in link.get("associationTypes", [])
-                )
-            ),
-            links[0],
-        )
-        return await self._company(str(primary["toObjectId"]))
-
-    async def _company(self, company_id: str) -> dict[str, Any]:
         company = await self._request(
             "GET",
             f"/crm/v3/objects/companies/{company_id}",
@@ -112,9 +100,7 @@ class HubSpotSource:
         )
         return company.get("properties") or {}
 
-    async def _deals(self, contact_id: str) -> list[dict[str, Any]]:
-        associations = await self._request("GET", f"/crm/v4/objects/contacts/{contact_id}/associations/deals")
-        ids = [str(link["toObjectId"]) for link in (associations.get("results") or [])[:MAX_DEALS]]
+    async def _deals(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
         batch = await self._request(
@@ -124,7 +110,9 @@ class HubSpotSource:
         )
         return [deal.get("properties") or {} for deal in batch.get("results") or []]
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    async def _request(
+        self, method: str, path: str, *, shown_path: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         client = self._client or self._owned.get()
         try:
             response = await client.request(
@@ -140,7 +128,7 @@ class HubSpotSource:
             raise UpstreamFailed(f"HubSpot rejected the access token (HTTP {response.status_code})")
         if response.status_code >= 400:
             raise UpstreamFailed(
-                f"HubSpot returned HTTP {response.status_code} for {method} {path.split('?')[0]}"
+                f"HubSpot returned HTTP {response.status_code} for {method} {shown_path or path}"
             )
         try:
             payload = response.json()
@@ -186,6 +174,20 @@ class HubSpotSource:
         if deal.get("closedate"):
             parts.append(f"closing {format_date(str(deal['closedate']))}")
         return ", ".join(parts)
+
+
+def _links(associations: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    """(object id, association type) of each associated record; HubSpot lists a record once per type."""
+    found = associations.get(kind) or {}
+    return [
+        (str(link["id"]), str(link.get("type") or "")) for link in found.get("results") or [] if "id" in link
+    ]
+
+
+def _primary(company_links: Sequence[tuple[str, str]]) -> str | None:
+    # "contact_to_company" is the primary association; the first company listed stands in for a missing one.
+    primary = next((object_id for object_id, kind in company_links if kind == "contact_to_company"), None)
+    return primary or (company_links[0][0] if company_links else None)
 
 
 def _humanise(value: object) -> str | None:

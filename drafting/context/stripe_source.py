@@ -1,7 +1,7 @@
 """Billing facts from Stripe through the ``stripe`` SDK: customer, subscriptions, invoices, failed payments.
 
-The only module in drafting that imports ``stripe``. It uses the SDK's native async methods over its
-httpx client, so a slow Stripe holds no thread; SDK errors become ``UpstreamFailed``/``UpstreamTimeout``.
+The only module in drafting that imports ``stripe``. It makes the SDK's async raw requests over its httpx
+client, so a slow Stripe holds no thread; SDK errors become ``UpstreamFailed``/``UpstreamTimeout``.
 """
 
 from __future__ import annotations
@@ -70,9 +70,9 @@ class StripeSource:
             if found is None:
                 return ()
             subscriptions, invoices, charges = await asyncio.gather(
-                self._list(client.v1.subscriptions.list_async, customer=found["id"], status="all", limit=10),
-                self._list(client.v1.invoices.list_async, customer=found["id"], limit=RECENT_INVOICES),
-                self._list(client.v1.charges.list_async, customer=found["id"], limit=RECENT_CHARGES),
+                _list(client, "/v1/subscriptions", customer=found["id"], status="all", limit=10),
+                _list(client, "/v1/invoices", customer=found["id"], limit=RECENT_INVOICES),
+                _list(client, "/v1/charges", customer=found["id"], limit=RECENT_CHARGES),
             )
             plan_names = await self._plan_names(client, subscriptions)
         except stripe.StripeError as exc:
@@ -90,15 +90,10 @@ class StripeSource:
     async def _customer(self, client: stripe.StripeClient, email: str) -> dict[str, Any] | None:
         # Stripe's e-mail filter is case-sensitive; helpdesks do not always keep the case customers typed.
         for candidate in dict.fromkeys((email.strip(), email.strip().lower())):
-            found = await self._list(client.v1.customers.list_async, email=candidate, limit=1)
+            found = await _list(client, "/v1/customers", email=candidate, limit=1)
             if found:
                 return found[0]
         return None
-
-    @staticmethod
-    async def _list(method: Any, **params: Any) -> list[dict[str, Any]]:
-        page = await method(params)
-        return [item.to_dict() for item in page.data]
 
     async def _plan_names(
         self, client: stripe.StripeClient, subscriptions: Sequence[dict[str, Any]]
@@ -116,9 +111,9 @@ class StripeSource:
             elif isinstance(product, str):
                 unnamed[price["id"]] = product
         products = await asyncio.gather(
-            *(client.v1.products.retrieve_async(product) for product in set(unnamed.values()))
+            *(_get(client, f"/v1/products/{product}") for product in set(unnamed.values()))
         )
-        product_names = {product.id: product.name for product in products}
+        product_names = {product["id"]: product["name"] for product in products}
         names.update({price_id: product_names[product_id] for price_id, product_id in unnamed.items()})
         return names
 
@@ -227,6 +222,19 @@ class StripeSource:
 class _Connection:
     client: stripe.StripeClient
     http: stripe.HTTPXClient
+
+
+async def _get(client: stripe.StripeClient, path: str, **params: Any) -> dict[str, Any]:
+    # The typed service methods build a StripeObject of every record, which the facts would only turn back
+    # into dicts; the raw request keeps the SDK's auth, retries and errors and hands over the JSON as it came.
+    response = await client.raw_request_async("get", path, **params)
+    if not isinstance(response.data, dict):
+        raise UpstreamFailed("Stripe returned an unexpected JSON shape")
+    return response.data
+
+
+async def _list(client: stripe.StripeClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    return list((await _get(client, path, **params)).get("data") or [])
 
 
 def _items(subscriptions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

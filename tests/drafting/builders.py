@@ -5,11 +5,11 @@ import csv
 from collections import defaultdict
 from functools import cache
 
+from drafting.composition import DraftingKit
 from drafting.context.base import CustomerRef, Fact
 from drafting.intent import IntentClassifier
 from drafting.knowledge import KnowledgeBase, Passage
 from drafting.schemas import CustomerMessage
-from drafting.service import DraftingKit
 from drafting.writers import EmbeddedWriter
 from tests.data import DATA_DIR
 

@@ -1,4 +1,5 @@
-"""A HubSpot CRM v3/v4-compatible fake: contact search, company and deal reads, associations, bearer auth."""
+"""A HubSpot CRM v3-compatible fake: contact search and reads (by id or e-mail, with associations), company and
+deal reads, bearer auth."""
 
 from __future__ import annotations
 
@@ -105,26 +106,32 @@ def create_app(state: FakeHubSpot) -> Starlette:
         limit = int(body.get("limit", 10))
         return JSONResponse({"total": len(matches), "results": matches[:limit]})
 
-    async def associations(request: Request) -> JSONResponse:
+    async def read_contact(request: Request) -> JSONResponse:
         if (denied := await guard(request)) is not None:
             return denied
-        contact_id, kind = request.path_params["contact_id"], request.path_params["kind"]
-        if contact_id not in state.contacts:
-            return _error(404, f"Object {contact_id} not found", "OBJECT_NOT_FOUND")
-        if kind == "companies":
-            links = state.contact_companies.get(contact_id, [])
-            results = [
-                {"toObjectId": int(company_id), "associationTypes": [_association_type(1, label)]}
-                for company_id, label in links
-            ]
-        elif kind == "deals":
-            results = [
-                {"toObjectId": int(deal_id), "associationTypes": [_association_type(4, None)]}
-                for deal_id in state.contact_deals.get(contact_id, [])
-            ]
+        key, id_property = request.path_params["contact_id"], request.query_params.get("idProperty")
+        if id_property is None:
+            contact_id = key if key in state.contacts else None
+        elif id_property == "email":
+            # Like search, the read by e-mail ignores the address's case.
+            contact_id = next(
+                (found for found, properties in state.contacts.items() if _same_email(properties, key)), None
+            )
         else:
-            results = []
-        return JSONResponse({"results": results})
+            return _error(400, f"{id_property} is not a unique identifier property", "VALIDATION_ERROR")
+        if contact_id is None:
+            return _error(404, f"Object {key} not found", "OBJECT_NOT_FOUND")
+        wanted = request.query_params.get("properties")
+        body = _object(contact_id, state.contacts[contact_id], wanted.split(",") if wanted else None)
+        kinds = request.query_params.get("associations")
+        links = {
+            kind: {"results": results}
+            for kind in (kinds.split(",") if kinds else [])
+            if (results := _contact_links(state, contact_id, kind))
+        }
+        if links:
+            body["associations"] = links
+        return JSONResponse(body)
 
     async def company(request: Request) -> JSONResponse:
         if (denied := await guard(request)) is not None:
@@ -152,15 +159,31 @@ def create_app(state: FakeHubSpot) -> Starlette:
     return Starlette(
         routes=[
             Route("/crm/v3/objects/contacts/search", search_contacts, methods=["POST"]),
-            Route("/crm/v4/objects/contacts/{contact_id}/associations/{kind}", associations, methods=["GET"]),
+            Route("/crm/v3/objects/contacts/{contact_id}", read_contact, methods=["GET"]),
             Route("/crm/v3/objects/companies/{company_id}", company, methods=["GET"]),
             Route("/crm/v3/objects/deals/batch/read", read_deals, methods=["POST"]),
         ]
     )
 
 
-def _association_type(type_id: int, label: str | None) -> dict[str, Any]:
-    return {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": label}
+def _contact_links(state: FakeHubSpot, contact_id: str, kind: str) -> list[dict[str, str]]:
+    """A contact's associations as v3 reads list them: once per association type, ids as strings."""
+    if kind == "companies":
+        links = []
+        for company_id, label in state.contact_companies.get(contact_id, []):
+            if label == "Primary":
+                links.append({"id": company_id, "type": "contact_to_company"})
+            links.append({"id": company_id, "type": "contact_to_company_unlabeled"})
+        return links
+    if kind == "deals":
+        return [
+            {"id": deal_id, "type": "contact_to_deal"} for deal_id in state.contact_deals.get(contact_id, [])
+        ]
+    return []
+
+
+def _same_email(properties: dict[str, str], address: str) -> bool:
+    return (properties.get("email") or "").lower() == address.lower()
 
 
 def _matches(properties: dict[str, str], condition: dict[str, Any]) -> bool:

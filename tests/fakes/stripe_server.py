@@ -8,7 +8,8 @@ error bodies, `Idempotency-Key` replay (same key and same params replay the firs
 
 Public API (other domains' tests use it; keep it stable):
     with running_stripe() as (base_url, fake):
-        fake.seed_customer(email=..., name=...), fake.seed_subscription(customer_id, nickname=..., amount=...),
+        fake.seed_customer(email=..., name=...),
+        fake.seed_subscription(customer_id, nickname=..., amount=..., product_name=None),
         fake.seed_invoice(customer_id, amount_due=...), fake.seed_failed_payment(customer_id, amount=...),
         fake.fail_next(status=500 | "timeout", count=1, path=None, method=None), fake.heal(),
         fake.sign_webhook(payload, secret), fake.event(type, object), fake.processed(method, path)
@@ -69,6 +70,7 @@ class FakeStripe:
     invoice_items: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     _idempotency: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     _injected: list[Injected] = field(default_factory=list)
@@ -134,22 +136,33 @@ class FakeStripe:
         self,
         customer_id: str,
         *,
-        nickname: str,
+        nickname: str | None,
         amount: int,
         currency: str = "usd",
         interval: str = "month",
         status: str = "active",
         quantity: int = 1,
+        product_name: str | None = None,
     ) -> dict[str, Any]:
         with self._lock:
             created = next(self._clock)
+            product = {
+                "id": self._new_id("prod"),
+                "object": "product",
+                "active": True,
+                "created": created,
+                "name": product_name or nickname or "Subscription",
+                "metadata": {},
+                "livemode": False,
+            }
+            self.products[product["id"]] = product
             price = {
                 "id": self._new_id("price"),
                 "object": "price",
                 "active": True,
                 "currency": currency,
                 "nickname": nickname,
-                "product": self._new_id("prod"),
+                "product": product["id"],
                 "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"},
                 "type": "recurring",
                 "unit_amount": amount,
@@ -369,6 +382,7 @@ class FakeStripe:
             "invoiceitems": self.invoice_items,
             "charges": self.charges,
             "payment_intents": self.payment_intents,
+            "products": self.products,
         }
         if resource not in collections:
             return _error_body(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")

@@ -76,6 +76,18 @@ def test_yearly_prices_count_a_twelfth_towards_mrr(stripe_fake):
     assert facts_of(gather(base_url))["mrr"] == "$83.33"
 
 
+def test_price_without_a_nickname_is_named_after_its_product(stripe_fake):
+    base_url, fake = stripe_fake
+    customer = fake.seed_customer(email="ann@example.com")["id"]
+    fake.seed_subscription(customer, nickname=None, amount=4900, product_name="Team plan")
+
+    context = gather(base_url)
+
+    assert not context.partial
+    assert facts_of(context)["plan"] == "Team plan"
+    assert len(fake.processed("GET", "/v1/products/")) == 1
+
+
 def test_configured_catalogue_joins_the_known_plans(stripe_fake):
     base_url, fake = stripe_fake
     customer = fake.seed_customer(email="ann@example.com")["id"]
