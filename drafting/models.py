@@ -97,3 +97,17 @@ class DraftFeedback(Base):
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ContextConnector(Base):
+    """A tenant's own account-context source (its CRM, Stripe account or usage API) and how to reach it."""
+
+    __tablename__ = "drafting_connector"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    settings: Mapped[str] = mapped_column(Text)
+    """JSON object; secrets included (stored like the tenant's Zendesk token: encrypt at rest in production)."""
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

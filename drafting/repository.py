@@ -1,9 +1,16 @@
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from drafting.models import Draft, DraftFeedback, DraftingSettings, IntentModel, KnowledgeDocument
+from drafting.models import (
+    ContextConnector,
+    Draft,
+    DraftFeedback,
+    DraftingSettings,
+    IntentModel,
+    KnowledgeDocument,
+)
 from plugin.core.db import insert_ignoring_duplicates
 
 
@@ -97,3 +104,34 @@ def feedback_for(session: Session, tenant_id: int, draft_id: int) -> list[DraftF
 
 def drafts_since(session: Session, tenant_id: int, since: datetime) -> list[Draft]:
     return list(session.scalars(select(Draft).where(Draft.tenant_id == tenant_id, Draft.created_at >= since)))
+
+
+def connectors(session: Session, tenant_id: int) -> list[ContextConnector]:
+    return list(
+        session.scalars(
+            select(ContextConnector)
+            .where(ContextConnector.tenant_id == tenant_id)
+            .order_by(ContextConnector.kind)
+        )
+    )
+
+
+def put_connector(session: Session, *, tenant_id: int, kind: str, settings: str, now: datetime) -> None:
+    """Create or replace the tenant's connector of this kind (a concurrent first write cannot duplicate it)."""
+    row = {"tenant_id": tenant_id, "kind": kind, "settings": settings, "updated_at": now}
+    if insert_ignoring_duplicates(
+        session, ContextConnector.__table__, [row], conflict_columns=["tenant_id", "kind"]
+    ):
+        return
+    session.execute(
+        update(ContextConnector)
+        .where(ContextConnector.tenant_id == tenant_id, ContextConnector.kind == kind)
+        .values(settings=settings, updated_at=now)
+    )
+
+
+def delete_connector(session: Session, tenant_id: int, kind: str) -> bool:
+    result = session.execute(
+        delete(ContextConnector).where(ContextConnector.tenant_id == tenant_id, ContextConnector.kind == kind)
+    )
+    return bool(getattr(result, "rowcount", 0))

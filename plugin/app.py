@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from plugin.api import billing, drafting, events, health, metrics, tenants, webhooks, zendesk_app
+from plugin.api import billing, connectors, drafting, events, health, metrics, tenants, webhooks, zendesk_app
 from plugin.auth import PrincipalCache
 from plugin.background import InProcessWorker
 from plugin.core.clock import Clock, SystemClock
@@ -59,6 +59,7 @@ def create_app(
         webhooks.router,
         events.router,
         drafting.router,
+        connectors.router,
         billing.router,
         metrics.router,
         helpdesk_api.router,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from plugin.accounts import service as accounts_service
 from plugin.accounts.scopes import Scope
 from plugin.commands import billing as billing_commands
+from plugin.commands import connectors as connector_commands
 from plugin.commands import drafting as drafting_commands
 from plugin.commands import metrics as metrics_commands
 from plugin.commands import zaf as zaf_commands
@@ -21,11 +22,12 @@ from plugin.migrate import upgrade
 app = typer.Typer(
     help="outcomedesk: AI drafts and auto-resolution for helpdesks, billed by outcome.", no_args_is_help=True
 )
-tenant_app = typer.Typer(help="Tenants and their API tokens.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants, their API tokens and their connections.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(billing_commands.app, name="billing")
 app.add_typer(metrics_commands.app, name="metrics")
 drafting_commands.register(app)
+connector_commands.register(tenant_app)
 app.add_typer(zaf_commands.app, name="plugin")
 
 

@@ -1,10 +1,12 @@
 """Per-process wiring of the drafting collaborators: context sources, knowledge base, classifier, drafter.
 
-Knowledge bases and classifiers are cached per (tenant, version) so a request or job rebuilds nothing
-unless the tenant's data changed; context facts are cached briefly per customer.
+Knowledge bases, classifiers and a tenant's own context sources are cached per tenant and rebuilt only
+when the tenant's data or connector settings changed; context facts are cached briefly per customer.
 """
 
 import os
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
 from billing.gateway import BillingGateway
-from drafting import training
+from drafting import connectors, training
 from drafting.composition import DraftingKit
 from drafting.context.base import ContextSource
 from drafting.context.gather import ContextCache
@@ -23,6 +25,8 @@ from drafting.knowledge import KnowledgeBase
 from drafting.llm.drafter import OpenAIDrafter
 from drafting.writers import EmbeddedWriter, LlmWriter, ReplyWriter
 from plugin.core.config import Settings
+
+CONNECTOR_RECHECK_SECONDS = 30.0
 
 
 def build_classifier_pool() -> ThreadPoolExecutor:
@@ -48,13 +52,17 @@ class KitFactory:
     classifier_pool: ThreadPoolExecutor = field(default_factory=build_classifier_pool)
     _knowledge: dict[int, tuple[tuple[int, int], KnowledgeBase]] = field(default_factory=dict)
     _classifiers: dict[int, tuple[int, IntentClassifier]] = field(default_factory=dict)
+    _tenant_sources: dict[int, tuple[connectors.ConnectorConfig, tuple[ContextSource, ...]]] = field(
+        default_factory=dict
+    )
+    _checked_configs: dict[int, tuple[float, connectors.ConnectorConfig]] = field(default_factory=dict)
     _sources: tuple[ContextSource, ...] | None = None
     _writer: ReplyWriter | None = None
 
     def kit(self, session: Session, tenant_id: int) -> DraftingKit:
         """The tenant's drafting collaborators, built once per data version."""
         return DraftingKit(
-            sources=self.sources(),
+            sources=self.sources(session, tenant_id),
             knowledge=self.knowledge(session, tenant_id),
             writer=self.writer(),
             classifier=self.classifier(session, tenant_id),
@@ -84,7 +92,33 @@ class KitFactory:
             self._classifiers[tenant_id] = cached
         return cached[1]
 
-    def sources(self) -> tuple[ContextSource, ...]:
+    def sources(self, session: Session, tenant_id: int) -> tuple[ContextSource, ...]:
+        """The tenant's own connectors when it has any, else the process's default sources."""
+        return self._sources_for(tenant_id, connectors.tenant_config(session, tenant_id=tenant_id))
+
+    def recent_sources(
+        self, tenant_id: int, read_config: Callable[[], connectors.ConnectorConfig]
+    ) -> tuple[ContextSource, ...]:
+        """``sources`` for requests that otherwise touch no database: the tenant's connector settings are
+        read again at most every ``CONNECTOR_RECHECK_SECONDS`` (a change shows within that time)."""
+        now = time.monotonic()
+        checked = self._checked_configs.get(tenant_id)
+        if checked is None or now - checked[0] > CONNECTOR_RECHECK_SECONDS:
+            checked = (now, read_config())
+            self._checked_configs[tenant_id] = checked
+        return self._sources_for(tenant_id, checked[1])
+
+    def _sources_for(self, tenant_id: int, config: connectors.ConnectorConfig) -> tuple[ContextSource, ...]:
+        if not config:
+            self._tenant_sources.pop(tenant_id, None)
+            return self.default_sources()
+        cached = self._tenant_sources.get(tenant_id)
+        if cached is None or cached[0] != config:
+            cached = (config, connectors.build_sources(config))
+            self._tenant_sources[tenant_id] = cached
+        return cached[1]
+
+    def default_sources(self) -> tuple[ContextSource, ...]:
         if self._sources is None:
             self._sources = build_sources(self.settings)
         return self._sources

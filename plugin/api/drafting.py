@@ -7,12 +7,14 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, EmailStr, Field
 
+from drafting import connectors
 from drafting import feedback as feedback_service
 from drafting import service as drafting_service
 from drafting.context.base import CustomerRef
 from drafting.context.gather import gather_context
 from drafting.schemas import CustomerMessage, DraftOutcome
 from plugin.api.schemas import ERROR_RESPONSES
+from plugin.core.db import transaction
 from plugin.deps import AdminPrincipal, AgentPrincipal, ClockDep, SessionDep
 from plugin.wiring import KitFactory
 
@@ -74,6 +76,11 @@ class SettingsResponse(BaseModel):
     intent_allowlist: list[str]
     target_precision: float
     threshold: float
+
+
+def _connector_config(request: Request, tenant_id: int) -> connectors.ConnectorConfig:
+    with transaction(request.app.state.session_factory) as session:
+        return connectors.tenant_config(session, tenant_id=tenant_id)
 
 
 def _kits(request: Request) -> KitFactory:
@@ -228,7 +235,7 @@ async def account_context(
     kits = _kits(request)
     context = await gather_context(
         CustomerRef(email=requester_email, external_id=requester_id),
-        kits.sources(),
+        kits.recent_sources(principal.tenant_id, lambda: _connector_config(request, principal.tenant_id)),
         tenant_id=principal.tenant_id,
         timeout_s=kits.settings.context_timeout_seconds,
         cache=kits.context_cache,
