@@ -55,6 +55,8 @@ class DraftView:
     ungrounded: tuple[str, ...]
     guardrails: tuple[str, ...]
     context: tuple[dict[str, str], ...]
+    passages: tuple[dict[str, str], ...]
+    """Cited knowledge-base passages as they read when the draft was written: id, title, section, excerpt."""
     sources: tuple[dict[str, object], ...]
     context_partial: bool
     drafter: str

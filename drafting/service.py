@@ -12,6 +12,7 @@ from drafting import repository
 from drafting.composition import DraftingKit, compose_draft
 from drafting.context.base import AccountContext, CustomerRef
 from drafting.intent import IntentPrediction
+from drafting.knowledge import Passage
 from drafting.models import Draft, DraftingSettings
 from drafting.policy import Decision, TenantPolicy, TicketSignals, decide
 from drafting.schemas import CustomerMessage, DraftOutcome, DraftView, WrittenReply
@@ -19,6 +20,8 @@ from metrics import service as metrics_service
 from metrics.events import Actor, EventName, TicketEvent
 from plugin.core.clock import Clock
 from plugin.core.errors import NotFound
+
+PASSAGE_EXCERPT_CHARS = 600
 
 
 def tenant_settings(session: Session, *, tenant_id: int, clock: Clock) -> DraftingSettings:
@@ -122,7 +125,7 @@ async def draft_reply(
         grounded=composed.grounding.grounded,
         ungrounded=json.dumps(list(composed.grounding.ungrounded)),
         guardrails=json.dumps(list(composed.guardrails)),
-        context=json.dumps(_context_json(context)),
+        context=json.dumps(_context_json(context, composed.passages, written.citations)),
         context_partial=context.partial,
         drafter=written.drafter,
         prompt_version=written.prompt_version,
@@ -237,8 +240,18 @@ def _decide(
     return decision
 
 
-def _context_json(context: AccountContext) -> dict[str, object]:
+def _context_json(
+    context: AccountContext, passages: Sequence[Passage], citations: Sequence[str]
+) -> dict[str, object]:
+    cited = set(citations)
     return {
+        # What each cited passage said when the draft was written: the sidebar shows it, whatever the
+        # knowledge base holds later.
+        "passages": [
+            {"id": p.citation_id, "title": p.title, "section": p.section, "excerpt": _excerpt(p.text)}
+            for p in passages
+            if p.citation_id in cited
+        ],
         "facts": [
             {"id": f.id, "key": f.key, "label": f.label, "value": f.value, "source": f.source}
             for f in context.facts
@@ -269,6 +282,7 @@ def to_view(row: Draft) -> DraftView:
         ungrounded=tuple(json.loads(row.ungrounded)),
         guardrails=tuple(json.loads(row.guardrails)),
         context=tuple(context["facts"]),
+        passages=tuple(context.get("passages", ())),
         sources=tuple(context["sources"]),
         context_partial=row.context_partial,
         drafter=row.drafter,
@@ -279,3 +293,8 @@ def to_view(row: Draft) -> DraftView:
         completion_tokens=row.completion_tokens,
         billed=row.billed,
     )
+
+
+def _excerpt(text: str, limit: int = PASSAGE_EXCERPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"

@@ -86,6 +86,18 @@ def test_every_sentence_of_a_draft_cites_a_source(session, clock, all_assisted):
     assert draft.text.startswith("Hi Ada")
 
 
+def test_draft_keeps_what_its_cited_passages_said(session, clock, all_assisted):
+    draft = run(service.draft_reply(session, message=message(), kit=kit(), clock=clock)).draft
+    cited = [c for c in draft.citations if c.startswith("kb:")]
+    assert cited and [p["id"] for p in draft.passages] == cited
+    (card,) = draft.passages
+    assert card["title"] == "Card delivery"
+    assert card["excerpt"].startswith("New cards arrive within 5 working days")
+    # Read back from storage (a later request), not only from the object just built.
+    latest = service.latest_draft(session, tenant_id=TENANT, ticket_id="T-1")
+    assert latest.passages == draft.passages
+
+
 def test_confident_allowlisted_grounded_ticket_is_auto_resolved(session, clock, autopilot):
     outcome = run(
         service.draft_reply(session, message=message(), kit=kit(classifier=trained_classifier()), clock=clock)

@@ -3,6 +3,8 @@
 import pytest
 from sqlalchemy import select
 
+from drafting import training
+from drafting.knowledge import Passage
 from drafting.models import Draft, DraftFeedback
 from metrics import service as metrics_service
 from metrics.assignment import Unit
@@ -17,6 +19,13 @@ from tests.e2e.conftest import assert_accessible_basics, screenshot
 pytestmark = pytest.mark.browser
 
 QUESTION = "Hi, why is my bill $150 this month? Can you check my account?"
+BILLING_PASSAGE = Passage(
+    "billing-faq",
+    "Why your bill changed",
+    "Bills and charges",
+    "Your monthly bill includes every active line and any add-on bought during the month. "
+    "The account page lists each charge of the bill.",
+)
 
 # The few ZAF client calls the sidebar makes, answered the way Zendesk's SDK answers them.
 FAKE_ZAF_SDK = """
@@ -45,6 +54,7 @@ def desk(e2e_sessions):
         metrics_service.configure_experiment(
             session, tenant_id=tenant.id, unit=Unit.TICKET, assisted_share_bp=10_000, clock=clock
         )
+        training.import_knowledge(session, tenant_id=tenant.id, passages=[BILLING_PASSAGE], clock=clock)
         assisted = local.create_ticket(
             session,
             tenant_id=tenant.id,
@@ -83,6 +93,10 @@ def test_agent_inserts_the_streamed_draft_and_the_ticket_shows_it(page, live_ser
     assert sidebar.locator("#draft-warnings").inner_text()  # why it was not auto-resolved
     sidebar.locator("#draft-text sup a").first.click()
     assert sidebar.locator("#sources-list li.target .source-body").is_visible()
+    # The cited knowledge-base passage is shown as it read when the draft was written.
+    excerpt = sidebar.locator("#sources-list blockquote.excerpt")
+    assert excerpt.count() == 1 and "every active line" in excerpt.text_content()
+    assert "Why your bill changed" in sidebar.locator("#sources-list").inner_text()
     screenshot(page, "sidebar-draft")
 
     sidebar.locator("#insert").click()

@@ -177,11 +177,16 @@ function describeSource(citation, draft) {
   }
   if (citation.startsWith("kb:")) {
     const [doc, section] = citation.slice(3).split("#");
+    const passage = (draft.passages || []).find((item) => item.id === citation);
     const citing = (draft.sentences || []).filter(([, refs]) => refs.includes(citation)).map(([text]) => text);
+    const heading = passage && passage.section && passage.section !== passage.title ? ` › ${passage.section}` : "";
     return {
-      title: `Knowledge base: ${doc}${section && section !== "top" ? ` › ${section.replaceAll("-", " ")}` : ""}`,
+      title: passage
+        ? `${passage.title}${heading}`
+        : `Knowledge base: ${doc}${section && section !== "top" ? ` › ${section.replaceAll("-", " ")}` : ""}`,
       body: [
-        el("p", {}, "Passage ", el("code", { text: citation })),
+        passage ? el("blockquote", { class: "excerpt", text: passage.excerpt }) : null,
+        el("p", { class: "hint" }, "Knowledge base passage ", el("code", { text: citation })),
         citing.length ? el("p", { class: "hint", text: `Used for: “${citing.join(" ")}”` }) : null,
       ],
     };
