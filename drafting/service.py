@@ -3,16 +3,18 @@
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing import service as billing_service
 from billing.service import CapState
 from drafting import repository
-from drafting.composition import DraftingKit, compose_draft
+from drafting.composition import ComposedDraft, DraftingKit, compose_draft
 from drafting.context.base import AccountContext, CustomerRef
+from drafting.draft_records import context_json, to_view
 from drafting.intent import IntentPrediction
-from drafting.knowledge import Passage
 from drafting.models import Draft, DraftingSettings
 from drafting.policy import Decision, TenantPolicy, TicketSignals, decide
 from drafting.schemas import CustomerMessage, DraftOutcome, DraftView, WrittenReply
@@ -20,8 +22,6 @@ from metrics import service as metrics_service
 from metrics.events import Actor, EventName, TicketEvent
 from plugin.core.clock import Clock
 from plugin.core.errors import NotFound
-
-PASSAGE_EXCERPT_CHARS = 600
 
 
 def tenant_settings(session: Session, *, tenant_id: int, clock: Clock) -> DraftingSettings:
@@ -62,10 +62,20 @@ def update_settings(
     return row
 
 
-async def draft_reply(
-    session: Session, *, message: CustomerMessage, kit: DraftingKit, clock: Clock, regenerate: bool = False
-) -> DraftOutcome:
-    """Draft the reply to one customer message; the same message gets the same draft unless regenerated."""
+@dataclass(frozen=True)
+class DraftStart:
+    """A message that needs a new draft: its arm and which attempt the draft will be."""
+
+    arm: str
+    attempt: int
+    started: float
+    """``time.perf_counter()`` when drafting began, for the draft's latency."""
+
+
+def start_draft(
+    session: Session, *, message: CustomerMessage, clock: Clock, regenerate: bool = False
+) -> DraftOutcome | DraftStart:
+    """Assign the ticket's arm; a control ticket or an already drafted message ends here with its outcome."""
     arm = metrics_service.assign_ticket(
         session,
         tenant_id=message.tenant_id,
@@ -82,23 +92,23 @@ async def draft_reply(
     )
     if existing is not None and not regenerate:
         return DraftOutcome(status="existing", arm=arm, draft=to_view(existing))
+    attempt = existing.attempt + 1 if existing is not None else 1
+    return DraftStart(arm=arm, attempt=attempt, started=time.perf_counter())
 
-    started = time.perf_counter()
-    composed = await compose_draft(
-        text=message.text,
-        customer=CustomerRef(email=message.requester_email, external_id=message.requester_id),
-        kit=kit,
-        tenant_id=message.tenant_id,
-    )
+
+def finish_draft(
+    session: Session, *, message: CustomerMessage, start: DraftStart, composed: ComposedDraft, clock: Clock
+) -> DraftOutcome:
+    """Decide what the composed draft may do and store it; a concurrent request that stored this attempt
+    first wins and its draft is returned."""
     context, prediction, written = composed.context, composed.prediction, composed.written
-
     settings = tenant_settings(session, tenant_id=message.tenant_id, clock=clock)
     spend = billing_service.spend_status(session, message.tenant_id, clock.now())
     decision = _decide(
         settings,
         spend.state,
         spend.mode,
-        arm,
+        start.arm,
         prediction,
         composed.grounding.grounded,
         composed.guardrails,
@@ -106,13 +116,13 @@ async def draft_reply(
         written,
     )
     if decision.action == "no_draft":
-        return DraftOutcome(status="ai_off", arm=arm, notes=decision.reasons)
+        return DraftOutcome(status="ai_off", arm=start.arm, notes=decision.reasons)
 
     row = Draft(
         tenant_id=message.tenant_id,
         ticket_id=message.ticket_id,
         message_id=message.message_id,
-        attempt=(existing.attempt + 1) if existing is not None else 1,
+        attempt=start.attempt,
         requester_id=message.requester_id,
         requester_email=message.requester_email,
         text=written.text,
@@ -125,19 +135,51 @@ async def draft_reply(
         grounded=composed.grounding.grounded,
         ungrounded=json.dumps(list(composed.grounding.ungrounded)),
         guardrails=json.dumps(list(composed.guardrails)),
-        context=json.dumps(_context_json(context, composed.passages, written.citations)),
+        context=context_json(context, composed.passages, written.citations),
         context_partial=context.partial,
         drafter=written.drafter,
         prompt_version=written.prompt_version,
         model=written.model,
-        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        latency_ms=round((time.perf_counter() - start.started) * 1000, 2),
         prompt_tokens=written.prompt_tokens,
         completion_tokens=written.completion_tokens,
         billed=False,
         created_at=clock.now(),
     )
-    repository.save(session, row)
-    return DraftOutcome(status="drafted", arm=arm, draft=to_view(row))
+    try:
+        with session.begin_nested():
+            repository.save(session, row)
+    except IntegrityError:
+        winner = repository.latest_draft_for_message(
+            session, message.tenant_id, message.ticket_id, message.message_id
+        )
+        if winner is None:
+            raise
+        return DraftOutcome(status="existing", arm=start.arm, draft=to_view(winner))
+    return DraftOutcome(status="drafted", arm=start.arm, draft=to_view(row))
+
+
+async def draft_reply(
+    session: Session, *, message: CustomerMessage, kit: DraftingKit, clock: Clock, regenerate: bool = False
+) -> DraftOutcome:
+    """Draft the reply to one customer message in one transaction (the same message gets the same draft
+    unless regenerated). The transaction stays open while the sources answer: shells that serve concurrent
+    requests run ``start_draft`` / ``compose_draft`` / ``finish_draft`` with a commit in between instead."""
+    start = start_draft(session, message=message, clock=clock, regenerate=regenerate)
+    if isinstance(start, DraftOutcome):
+        return start
+    composed = await compose_message(message, kit)
+    return finish_draft(session, message=message, start=start, composed=composed, clock=clock)
+
+
+async def compose_message(message: CustomerMessage, kit: DraftingKit) -> ComposedDraft:
+    """The draft's content for a message, from its text and requester (no database)."""
+    return await compose_draft(
+        text=message.text,
+        customer=CustomerRef(email=message.requester_email, external_id=message.requester_id),
+        kit=kit,
+        tenant_id=message.tenant_id,
+    )
 
 
 def deliver_draft(
@@ -238,63 +280,3 @@ def _decide(
         # Output we could not parse is shown to the agent, never sent on its own.
         return Decision(action="draft", reasons=(*decision.reasons, "unparseable_output"))
     return decision
-
-
-def _context_json(
-    context: AccountContext, passages: Sequence[Passage], citations: Sequence[str]
-) -> dict[str, object]:
-    cited = set(citations)
-    return {
-        # What each cited passage said when the draft was written: the sidebar shows it, whatever the
-        # knowledge base holds later.
-        "passages": [
-            {"id": p.citation_id, "title": p.title, "section": p.section, "excerpt": _excerpt(p.text)}
-            for p in passages
-            if p.citation_id in cited
-        ],
-        "facts": [
-            {"id": f.id, "key": f.key, "label": f.label, "value": f.value, "source": f.source}
-            for f in context.facts
-        ],
-        "sources": [
-            {"name": s.name, "ok": s.ok, "error": s.error, "elapsed_ms": round(s.elapsed_ms, 1)}
-            for s in context.statuses
-        ],
-    }
-
-
-def to_view(row: Draft) -> DraftView:
-    context = json.loads(row.context)
-    return DraftView(
-        id=row.id,
-        ticket_id=row.ticket_id,
-        requester_id=row.requester_id,
-        message_id=row.message_id,
-        attempt=row.attempt,
-        text=row.text,
-        sentences=tuple((text, tuple(ids)) for text, ids in json.loads(row.sentences)),
-        citations=tuple(json.loads(row.citations)),
-        intent=row.intent,
-        confidence=row.confidence,
-        action=row.action,
-        reasons=tuple(json.loads(row.reasons)),
-        grounded=row.grounded,
-        ungrounded=tuple(json.loads(row.ungrounded)),
-        guardrails=tuple(json.loads(row.guardrails)),
-        context=tuple(context["facts"]),
-        passages=tuple(context.get("passages", ())),
-        sources=tuple(context["sources"]),
-        context_partial=row.context_partial,
-        drafter=row.drafter,
-        prompt_version=row.prompt_version,
-        model=row.model,
-        latency_ms=row.latency_ms,
-        prompt_tokens=row.prompt_tokens,
-        completion_tokens=row.completion_tokens,
-        billed=row.billed,
-    )
-
-
-def _excerpt(text: str, limit: int = PASSAGE_EXCERPT_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"

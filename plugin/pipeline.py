@@ -20,7 +20,7 @@ from billing.gateway import BillingGateway
 from billing.invoices import close_period
 from billing.periods import DEFAULT_GRACE, period_of, previous_period
 from drafting import service as drafting_service
-from drafting.schemas import CustomerMessage
+from drafting.schemas import CustomerMessage, DraftOutcome
 from metrics import service as metrics_service
 from metrics.events import EventName, TicketEvent
 from plugin.accounts import repository as accounts_repository
@@ -150,27 +150,22 @@ class Autopilot:
             requester_name=ticket.requester_name,
             channel=job.payload.get("channel"),
         )
+        # No transaction stays open while the sources and the drafter answer: on SQLite it would hold the
+        # write lock, and every other writer (webhooks, the API, other jobs) would wait for this draft.
         with transaction(factory) as session:
-            outcome = await drafting_service.draft_reply(
-                session, message=message, kit=self.kits.kit(session, job.tenant_id), clock=clock
+            start = drafting_service.start_draft(session, message=message, clock=clock)
+            kit = None if isinstance(start, DraftOutcome) else self.kits.kit(session, job.tenant_id)
+        if isinstance(start, DraftOutcome):
+            with transaction(factory) as session:
+                _queue_auto_resolution(session, job.tenant_id, start, ticket.status, clock)
+            return
+        assert kit is not None
+        composed = await drafting_service.compose_message(message, kit)
+        with transaction(factory) as session:
+            outcome = drafting_service.finish_draft(
+                session, message=message, start=start, composed=composed, clock=clock
             )
-            if (
-                outcome.draft is not None
-                and outcome.draft.action == "auto_resolve"
-                and ticket.status not in ("solved", "closed")
-            ):
-                jobs.enqueue(
-                    session,
-                    jobs=[
-                        NewJob(
-                            tenant_id=job.tenant_id,
-                            kind=EXECUTE_AUTO_RESOLUTION,
-                            dedupe_key=f"{EXECUTE_AUTO_RESOLUTION}:{job.tenant_id}:{outcome.draft.id}",
-                            payload={"draft_id": outcome.draft.id},
-                        )
-                    ],
-                    clock=clock,
-                )
+            _queue_auto_resolution(session, job.tenant_id, outcome, ticket.status, clock)
 
     async def execute_auto_resolution(self, job: ClaimedJob, context: JobContext) -> None:
         """Post the AI's reply, solve the ticket, and open the resolution (billed only if it sticks).
@@ -236,3 +231,27 @@ def _tenant(session: Session, tenant_id: int) -> Tenant:
     if tenant is None:
         raise NotFound(f"tenant {tenant_id} not found")
     return tenant
+
+
+def _queue_auto_resolution(
+    session: Session, tenant_id: int, outcome: DraftOutcome, ticket_status: str | None, clock: Clock
+) -> None:
+    """Queue sending the AI's reply when the draft may resolve the ticket on its own (once per draft)."""
+    if (
+        outcome.draft is None
+        or outcome.draft.action != "auto_resolve"
+        or ticket_status in ("solved", "closed")
+    ):
+        return
+    jobs.enqueue(
+        session,
+        jobs=[
+            NewJob(
+                tenant_id=tenant_id,
+                kind=EXECUTE_AUTO_RESOLUTION,
+                dedupe_key=f"{EXECUTE_AUTO_RESOLUTION}:{tenant_id}:{outcome.draft.id}",
+                payload={"draft_id": outcome.draft.id},
+            )
+        ],
+        clock=clock,
+    )

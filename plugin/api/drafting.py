@@ -1,19 +1,24 @@
+import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, EmailStr, Field
+from sqlalchemy.orm import Session
 
 from drafting import connectors
 from drafting import feedback as feedback_service
 from drafting import service as drafting_service
+from drafting.composition import DraftingKit
 from drafting.context.base import CustomerRef
 from drafting.context.gather import gather_context
 from drafting.schemas import CustomerMessage, DraftOutcome
 from plugin.api.schemas import ERROR_RESPONSES
+from plugin.core.clock import Clock
 from plugin.core.db import transaction
 from plugin.deps import AdminPrincipal, AgentPrincipal, ClockDep, SessionDep
 from plugin.wiring import KitFactory
@@ -113,25 +118,54 @@ def _message(principal_tenant: int, ticket_id: str, body: DraftRequest) -> Custo
 
 async def _draft_and_deliver(
     request: Request,
-    session: Any,
-    clock: Any,
+    session: Session,
+    clock: Clock,
     tenant_id: int,
     ticket_id: str,
     body: DraftRequest,
     agent: str | None,
 ) -> DraftOutcome:
-    kit = _kits(request).kit(session, tenant_id)
-    outcome = await drafting_service.draft_reply(
-        session,
-        message=_message(tenant_id, ticket_id, body),
-        kit=kit,
-        clock=clock,
-        regenerate=body.regenerate,
-    )
+    """Draft, then deliver to the agent. The database work runs on worker threads and is committed before
+    the sources and the drafter are awaited: a transaction left open across those waits would hold SQLite's
+    write lock, and the next request to begin one would block this event loop until it timed out."""
+    message = _message(tenant_id, ticket_id, body)
+    kits = _kits(request)
+
+    def begin() -> tuple[DraftOutcome | drafting_service.DraftStart, DraftingKit | None]:
+        start = drafting_service.start_draft(
+            session, message=message, clock=clock, regenerate=body.regenerate
+        )
+        kit = None if isinstance(start, DraftOutcome) else kits.kit(session, tenant_id)
+        session.commit()
+        return start, kit
+
+    start, kit = await run_in_threadpool(begin)
+    if isinstance(start, DraftOutcome):
+        outcome = start
+    else:
+        assert kit is not None
+        composed = await drafting_service.compose_message(message, kit)
+        outcome = await run_in_threadpool(
+            functools.partial(
+                drafting_service.finish_draft,
+                session,
+                message=message,
+                start=start,
+                composed=composed,
+                clock=clock,
+            )
+        )
     if outcome.draft is None:
         return outcome
-    delivered = drafting_service.deliver_draft(
-        session, tenant_id=tenant_id, draft_id=outcome.draft.id, agent_id=agent, clock=clock
+    delivered = await run_in_threadpool(
+        functools.partial(
+            drafting_service.deliver_draft,
+            session,
+            tenant_id=tenant_id,
+            draft_id=outcome.draft.id,
+            agent_id=agent,
+            clock=clock,
+        )
     )
     return DraftOutcome(
         status=outcome.status, arm=outcome.arm, draft=delivered.draft, charge=delivered.charge

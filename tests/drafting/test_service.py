@@ -98,6 +98,16 @@ def test_draft_keeps_what_its_cited_passages_said(session, clock, all_assisted):
     assert latest.passages == draft.passages
 
 
+def test_two_requests_drafting_the_same_message_at_once_store_one_draft(session, clock, all_assisted):
+    first = service.start_draft(session, message=message(), clock=clock)
+    second = service.start_draft(session, message=message(), clock=clock)
+    composed = run(service.compose_message(message(), kit()))
+    stored = service.finish_draft(session, message=message(), start=first, composed=composed, clock=clock)
+    late = service.finish_draft(session, message=message(), start=second, composed=composed, clock=clock)
+    assert stored.status == "drafted"
+    assert late.status == "existing" and late.draft.id == stored.draft.id
+
+
 def test_confident_allowlisted_grounded_ticket_is_auto_resolved(session, clock, autopilot):
     outcome = run(
         service.draft_reply(session, message=message(), kit=kit(classifier=trained_classifier()), clock=clock)
