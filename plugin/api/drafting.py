@@ -267,9 +267,13 @@ async def account_context(
     requester_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ContextResponse:
     kits = _kits(request)
+    # Off the event loop: now and then this reads the tenant's connectors, and a SQLite transaction may wait.
+    sources = await run_in_threadpool(
+        kits.recent_sources, principal.tenant_id, lambda: _connector_config(request, principal.tenant_id)
+    )
     context = await gather_context(
         CustomerRef(email=requester_email, external_id=requester_id),
-        kits.recent_sources(principal.tenant_id, lambda: _connector_config(request, principal.tenant_id)),
+        sources,
         tenant_id=principal.tenant_id,
         timeout_s=kits.settings.context_timeout_seconds,
         cache=kits.context_cache,
