@@ -1,8 +1,10 @@
 """Finance API: usage, invoices with drill-down and exports, spend cap, pending resolutions, Stripe webhooks."""
 
+import functools
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from billing import caps, exports, invoices, stripe_events
@@ -182,7 +184,10 @@ async def stripe_webhook(
     event = verify_webhook(
         body, stripe_signature, settings.stripe_webhook_secret, tolerance=settings.webhook_tolerance_seconds
     )
-    receipt = stripe_events.apply_stripe_event(session, event=event, clock=clock)
+    # On a worker thread: a SQLite transaction may wait for the write lock, and must not stall the loop.
+    receipt = await run_in_threadpool(
+        functools.partial(stripe_events.apply_stripe_event, session, event=event, clock=clock)
+    )
     return StripeWebhookOut(
         event_id=receipt.event_id,
         event_type=receipt.event_type,

@@ -2,12 +2,13 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from plugin.api.schemas import ERROR_RESPONSES
 from plugin.core.errors import PayloadTooLarge
 from plugin.deps import ClockDep, SessionDep, SettingsDep
-from plugin.helpdesk.service import receive_zendesk_webhook
+from plugin.helpdesk.service import WebhookReceipt, receive_zendesk_webhook
 from plugin.pipeline import react
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -52,17 +53,23 @@ async def zendesk_webhook(
     x_zendesk_webhook_signature_timestamp: Annotated[str | None, Header()] = None,
 ) -> WebhookAccepted:
     body = await _read_limited(request, settings.webhook_max_body_bytes)
-    receipt = receive_zendesk_webhook(
-        session,
-        tenant_slug=tenant,
-        body=body,
-        signature=x_zendesk_webhook_signature,
-        timestamp=x_zendesk_webhook_signature_timestamp,
-        clock=clock,
-        tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
-        max_body_bytes=settings.webhook_max_body_bytes,
-    )
-    react(session, receipt=receipt, clock=clock)
+
+    def receive_and_react() -> WebhookReceipt:
+        receipt = receive_zendesk_webhook(
+            session,
+            tenant_slug=tenant,
+            body=body,
+            signature=x_zendesk_webhook_signature,
+            timestamp=x_zendesk_webhook_signature_timestamp,
+            clock=clock,
+            tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
+            max_body_bytes=settings.webhook_max_body_bytes,
+        )
+        react(session, receipt=receipt, clock=clock)
+        return receipt
+
+    # On a worker thread: a SQLite transaction may wait for the write lock, and must not stall the loop.
+    receipt = await run_in_threadpool(receive_and_react)
     return WebhookAccepted(
         event_id=receipt.event_id,
         event_type=receipt.event_type,

@@ -4,6 +4,7 @@ short-lived token for the API calls the page makes."""
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from plugin.accounts import repository as accounts_repository
@@ -34,6 +35,11 @@ async def _verified(request: Request, session: SessionDep, clock: ClockDep) -> t
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise Unauthorized("signed-url form is too large")
+    # On a worker thread: a SQLite transaction may wait for the write lock, and must not stall the loop.
+    return await run_in_threadpool(_verify_form, body, session, clock)
+
+
+def _verify_form(body: bytes, session: SessionDep, clock: ClockDep) -> tuple[int, SignedUrlClaims]:
     token = token_from_form(body)
     subdomain = unverified_subdomain(token)
     tenant = accounts_repository.tenant_by_slug(session, subdomain)
@@ -69,13 +75,18 @@ def _session_token(
 @router.post("/sidebar", response_class=HTMLResponse)
 async def sidebar(request: Request, session: SessionDep, clock: ClockDep) -> HTMLResponse:
     tenant_id, claims = await _verified(request, session, clock)
-    token = _session_token(session, clock, tenant_id, claims, Scope.AGENT)
+    token = await run_in_threadpool(_session_token, session, clock, tenant_id, claims, Scope.AGENT)
     return render_sidebar(request, api_token=token, host="zendesk")
 
 
 @router.post("/dashboard", response_class=HTMLResponse)
 async def dashboard(request: Request, session: SessionDep, clock: ClockDep) -> HTMLResponse:
     tenant_id, claims = await _verified(request, session, clock)
+    token = await run_in_threadpool(_manager_token, session, clock, tenant_id, claims)
+    return render_dashboard(request, api_token=token, zendesk=True)
+
+
+def _manager_token(session: SessionDep, clock: ClockDep, tenant_id: int, claims: SignedUrlClaims) -> str:
     role = accounts_service.user_role(
         session, tenant_id=tenant_id, email=zendesk_user_email(claims.subdomain, claims.user_id)
     )
@@ -84,5 +95,4 @@ async def dashboard(request: Request, session: SessionDep, clock: ClockDep) -> H
             f"Zendesk user {claims.user_id} may not open the manager dashboard; an admin can grant it with "
             f"`outcomedesk tenant grant {claims.subdomain} --zendesk-user {claims.user_id} --role manager`"
         )
-    token = _session_token(session, clock, tenant_id, claims, Scope.MANAGER)
-    return render_dashboard(request, api_token=token, zendesk=True)
+    return _session_token(session, clock, tenant_id, claims, Scope.MANAGER)
