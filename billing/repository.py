@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -255,21 +255,25 @@ def insert_priced_entry_if_uncapped(
     caller then takes the careful path.
     """
     statement = _hot_path_statement(session.get_bind().dialect.name)
-    row = session.execute(
-        statement,
-        {
-            "tenant_id": tenant_id,
-            "kind": kind.value,
-            "idempotency_key": idempotency_key,
-            "occurred_period": occurred_period,
-            "occurred_at": occurred_at,
-            "recorded_at": recorded_at,
-            "ticket_id": ticket_id,
-            "draft_id": draft_id,
-            "resolution_id": resolution_id,
-            "default_unit_price_micros": default_unit_price_micros,
-        },
-    ).first()
+    row = (
+        session.connection()
+        .execute(
+            statement,
+            {
+                "tenant_id": tenant_id,
+                "kind": kind.value,
+                "idempotency_key": idempotency_key,
+                "occurred_period": occurred_period,
+                "occurred_at": occurred_at,
+                "recorded_at": recorded_at,
+                "ticket_id": ticket_id,
+                "draft_id": draft_id,
+                "resolution_id": resolution_id,
+                "default_unit_price_micros": default_unit_price_micros,
+            },
+        )
+        .first()
+    )
     return None if row is None else InsertedEntry(*row)
 
 
@@ -285,12 +289,25 @@ def insert_entries(session: Session, rows: list[dict[str, Any]]) -> list[Inserte
     return [InsertedEntry(*row) for row in session.execute(statement, rows)]
 
 
-def entry_by_key(session: Session, tenant_id: int, idempotency_key: str) -> LedgerEntry | None:
-    return session.scalar(
-        select(LedgerEntry).where(
-            LedgerEntry.tenant_id == tenant_id, LedgerEntry.idempotency_key == idempotency_key
+class EntryRef(NamedTuple):
+    id: int
+    resolution_id: int | None
+    period_start: date
+
+
+def entry_by_key(session: Session, tenant_id: int, idempotency_key: str) -> EntryRef | None:
+    """The entry a key already holds (a retry's answer), read without building an ORM object."""
+    ledger = LEDGER.c
+    row = (
+        session.connection()
+        .execute(
+            select(ledger.id, ledger.resolution_id, ledger.period_start).where(
+                ledger.tenant_id == tenant_id, ledger.idempotency_key == idempotency_key
+            )
         )
+        .first()
     )
+    return None if row is None else EntryRef(*row)
 
 
 def entry_by_id(session: Session, tenant_id: int, entry_id: int) -> LedgerEntry | None:
