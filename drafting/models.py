@@ -4,6 +4,7 @@ from sqlalchemy import Boolean, Float, Integer, LargeBinary, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.core.db import Base, UtcDateTime
+from plugin.core.sealing import SealedText
 
 
 class DraftingSettings(Base):
@@ -108,6 +109,6 @@ class ContextConnector(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
-    settings: Mapped[str] = mapped_column(Text)
-    """JSON object; secrets included (stored like the tenant's Zendesk token: encrypt at rest in production)."""
+    settings: Mapped[str] = mapped_column(SealedText())
+    """JSON object, secrets included: sealed at rest like the tenant's Zendesk token."""
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 tenant_app = typer.Typer(help="Tenants, their API tokens and their connections.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
+secrets_app = typer.Typer(help="Stored credentials (sealed at rest).", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(billing_commands.app, name="billing")
 app.add_typer(metrics_commands.app, name="metrics")
 drafting_commands.register(app)
@@ -210,6 +212,20 @@ def demo(
         os.environ["RUN_WORKER"] = "1"
         get_settings.cache_clear()
         serve(host=host, port=port, workers=1)
+
+
+@secrets_app.command("reseal")
+def secrets_reseal() -> None:
+    """Seal every stored credential with the first key of SECRET_KEYS (after adding a key, or to seal values
+    stored before sealing existed); then older keys can be dropped."""
+    from plugin.core.db import Base
+    from plugin.core.sealing import process_keyring, reseal_all
+    from plugin.models import load_all_models
+
+    load_all_models()
+    with transaction(session_factory()) as session:
+        rewritten = reseal_all(session, Base.metadata, process_keyring())
+    typer.echo(f"{rewritten} stored secrets sealed with the newest key")
 
 
 def main() -> None:

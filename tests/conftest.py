@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
@@ -15,6 +16,9 @@ from plugin.core.clock import FixedClock
 from plugin.core.config import Settings
 from plugin.core.db import make_engine
 from plugin.migrate import upgrade
+
+# One sealing key for the run, inherited by the servers and CLIs the tests start (plugin/core/sealing.py).
+os.environ.setdefault("SECRET_KEYS", Fernet.generate_key().decode())
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

@@ -4,6 +4,7 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.core.db import Base, UtcDateTime
+from plugin.core.sealing import SealedText
 
 
 class Tenant(Base):
@@ -15,10 +16,10 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     helpdesk: Mapped[str] = mapped_column(String(20), default="zendesk")
-    zendesk_webhook_secret: Mapped[str] = mapped_column(String(200))
+    zendesk_webhook_secret: Mapped[str] = mapped_column(SealedText())
     zendesk_subdomain: Mapped[str | None] = mapped_column(String(63), nullable=True)
     zendesk_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
-    zendesk_api_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    zendesk_api_token: Mapped[str | None] = mapped_column(SealedText(), nullable=True)
     bot_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     zendesk_app_public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     zendesk_installation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     hubspot_base_url: str = "https://api.hubapi.com"
     usage_api_url: str | None = None
     context_timeout_seconds: float = 1.5
+    # Keys sealing stored credentials (plugin/core/sealing.py): comma-separated Fernet keys, newest first.
+    secret_keys: str | None = None
+    secret_key_file: Path = DEFAULT_DATA_DIR / "secret.key"
     # Run a worker thread inside the web process (single-process set-ups such as the demo).
     run_worker: bool = False
     # Public datasets (with their licences) ship in the repository so a clean clone can demo and test offline.
