@@ -7,7 +7,9 @@ the API: reads show their last four characters.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,8 +59,15 @@ class InvalidConnector(InvalidPayload):
     error = "invalid_connector"
 
 
-def validate_settings(kind: str, settings: Mapping[str, object]) -> dict[str, str]:
-    """The settings as stored, or ``InvalidConnector`` naming what is wrong."""
+def validate_settings(
+    kind: str, settings: Mapping[str, object], *, private_addresses_allowed: bool = False
+) -> dict[str, str]:
+    """The settings as stored, or ``InvalidConnector`` naming what is wrong.
+
+    Addresses are tenant-supplied and fetched by our servers, so by default they must lead to the public
+    internet: a private, loopback or link-local address (the cloud metadata service, our own database)
+    is refused unless the deployment allows it (on-premises usage APIs, tests).
+    """
     spec = SPECS.get(kind)
     if spec is None:
         raise InvalidConnector(f"unknown connector {kind!r}; one of {list(KINDS)}")
@@ -79,7 +88,7 @@ def validate_settings(kind: str, settings: Mapping[str, object]) -> dict[str, st
         clean[name] = value.strip()
     for name in spec.urls:
         if name in clean:
-            _check_url(kind, name, clean[name])
+            _check_url(kind, name, clean[name], private_addresses_allowed)
     if "path" in clean and not clean["path"].startswith("/"):
         raise InvalidConnector(f"{kind}.path must start with '/'")
     if kind == "stripe" and not clean["api_key"].startswith(("sk_", "rk_")):
@@ -87,10 +96,32 @@ def validate_settings(kind: str, settings: Mapping[str, object]) -> dict[str, st
     return clean
 
 
-def _check_url(kind: str, name: str, url: str) -> None:
+def _check_url(kind: str, name: str, url: str, private_addresses_allowed: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise InvalidConnector(f"{kind}.{name} must be an http(s) address, not {url!r}")
+    if private_addresses_allowed:
+        return
+    for address in resolved_addresses(parts.hostname):
+        if not address.is_global:
+            raise InvalidConnector(
+                f"{kind}.{name} leads to {address}, which is not a public address "
+                "(private, loopback and link-local addresses are refused unless CONNECTOR_PRIVATE_ADDRESSES=1)"
+            )
+
+
+def resolved_addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """What ``host`` resolves to now; nothing when it does not resolve (the source then fails when used
+    and the draft's context is flagged partial, so an unknown name cannot reach anything either)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        answers = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []
+    return [ipaddress.ip_address(str(answer[4][0]).split("%")[0]) for answer in answers]
 
 
 def masked(kind: str, settings: Mapping[str, str]) -> dict[str, str]:
@@ -99,10 +130,16 @@ def masked(kind: str, settings: Mapping[str, str]) -> dict[str, str]:
 
 
 def set_connector(
-    session: Session, *, tenant_id: int, kind: str, settings: Mapping[str, object], clock: Clock
+    session: Session,
+    *,
+    tenant_id: int,
+    kind: str,
+    settings: Mapping[str, object],
+    clock: Clock,
+    private_addresses_allowed: bool = False,
 ) -> ConnectorView:
     """Connect (or reconnect) one of the tenant's context sources."""
-    clean = validate_settings(kind, settings)
+    clean = validate_settings(kind, settings, private_addresses_allowed=private_addresses_allowed)
     now = clock.now()
     repository.put_connector(session, tenant_id=tenant_id, kind=kind, settings=json.dumps(clean), now=now)
     return ConnectorView(kind, masked(kind, clean), now)

@@ -80,7 +80,8 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    # The tests' fake HubSpot, Stripe and usage servers listen on 127.0.0.1.
+    return Settings(database_url=database_url, connector_private_addresses=True)
 
 
 @pytest.fixture

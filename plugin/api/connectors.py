@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from drafting import connectors
 from plugin.api.schemas import ERROR_RESPONSES
-from plugin.deps import AdminPrincipal, ClockDep, SessionDep
+from plugin.deps import AdminPrincipal, ClockDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/connectors", tags=["connectors"], responses=ERROR_RESPONSES)
 
@@ -44,10 +44,20 @@ def list_connectors(principal: AdminPrincipal, session: SessionDep) -> list[Conn
     summary="Connect the tenant's CRM, Stripe account or usage API (replaces the previous settings)",
 )
 def put_connector(
-    kind: Kind, body: ConnectorBody, principal: AdminPrincipal, session: SessionDep, clock: ClockDep
+    kind: Kind,
+    body: ConnectorBody,
+    principal: AdminPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> ConnectorResponse:
     view = connectors.set_connector(
-        session, tenant_id=principal.tenant_id, kind=kind, settings=body.settings, clock=clock
+        session,
+        tenant_id=principal.tenant_id,
+        kind=kind,
+        settings=body.settings,
+        clock=clock,
+        private_addresses_allowed=settings.connector_private_addresses,
     )
     return _response(view)
 

@@ -45,7 +45,12 @@ def connect_source(
         with transaction(_factory()) as session:
             tenant = accounts_service.get_tenant(session, slug)
             view = connectors.set_connector(
-                session, tenant_id=tenant.id, kind=kind, settings=values, clock=SystemClock()
+                session,
+                tenant_id=tenant.id,
+                kind=kind,
+                settings=values,
+                clock=SystemClock(),
+                private_addresses_allowed=get_settings().connector_private_addresses,
             )
     except AppError as error:
         _fail(error)

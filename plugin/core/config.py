@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     hubspot_base_url: str = "https://api.hubapi.com"
     usage_api_url: str | None = None
     context_timeout_seconds: float = 1.5
+    # Let tenants' connectors reach private, loopback and link-local addresses (on-premises APIs, tests).
+    connector_private_addresses: bool = False
     # Keys sealing stored credentials (plugin/core/sealing.py): comma-separated Fernet keys, newest first.
     secret_keys: str | None = None
     secret_key_file: Path = DEFAULT_DATA_DIR / "secret.key"

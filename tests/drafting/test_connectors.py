@@ -20,6 +20,7 @@ def test_connecting_a_source_stores_it_and_shows_only_the_secrets_last_four(sess
         kind="hubspot",
         settings={"access_token": "pat-na1-secret-abcd", "base_url": "http://127.0.0.1:9/"},
         clock=clock,
+        private_addresses_allowed=True,
     )
     assert view.settings == {"access_token": "…abcd", "base_url": "http://127.0.0.1:9/"}
     stored = session.query(ContextConnector).filter_by(tenant_id=TENANT).one()
@@ -83,3 +84,37 @@ def test_bad_settings_are_refused_with_what_is_wrong(session, clock, kind, setti
     with pytest.raises(connectors.InvalidConnector, match=re.escape(named)):
         connectors.set_connector(session, tenant_id=TENANT, kind=kind, settings=settings, clock=clock)
     assert connectors.list_connectors(session, tenant_id=TENANT) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # the cloud metadata service
+        "http://127.0.0.1:5432",
+        "http://localhost:8000/api",
+        "http://10.0.0.7/usage",
+        "http://[::1]:8080/",
+        "http://0.0.0.0/",
+    ],
+)
+def test_addresses_off_the_public_internet_are_refused_by_default(session, clock, url):
+    with pytest.raises(connectors.InvalidConnector, match="not a public address"):
+        connectors.set_connector(
+            session, tenant_id=TENANT, kind="usage", settings={"base_url": url}, clock=clock
+        )
+    assert connectors.list_connectors(session, tenant_id=TENANT) == []
+    view = connectors.set_connector(
+        session,
+        tenant_id=TENANT,
+        kind="usage",
+        settings={"base_url": url},
+        clock=clock,
+        private_addresses_allowed=True,
+    )
+    assert view.settings == {"base_url": url}
+
+
+def test_public_and_unresolvable_hosts_pass_the_address_check():
+    assert connectors.validate_settings("usage", {"base_url": "http://93.184.215.14/usage"})
+    # A name that does not resolve reaches nothing: the source fails when used, flagged as partial context.
+    assert connectors.validate_settings("usage", {"base_url": "https://usage.invalid"})

@@ -50,7 +50,12 @@ def test_two_drafts_waiting_on_a_slow_source_at_once_both_succeed(tmp_path):
                 session, tenant_id=tenant.id, unit=Unit.TICKET, assisted_share_bp=10_000, clock=clock
             )
             connectors.set_connector(
-                session, tenant_id=tenant.id, kind="usage", settings={"base_url": usage_url}, clock=clock
+                session,
+                tenant_id=tenant.id,
+                kind="usage",
+                settings={"base_url": usage_url},
+                clock=clock,
+                private_addresses_allowed=True,
             )
         app = create_app(Settings(database_url=url, context_timeout_seconds=1.5), engine=engine, clock=clock)
 

@@ -108,6 +108,16 @@ def test_bad_connector_settings_are_refused_and_nothing_is_stored(client, acme, 
     assert client.get("/api/v1/connectors", headers=acme.headers(Scope.ADMIN)).json() == []
 
 
+def test_a_connector_pointing_inside_our_network_is_refused_unless_the_deployment_allows_it(
+    app, client, acme
+):
+    app.state.settings = app.state.settings.model_copy(update={"connector_private_addresses": False})
+    response = connect_hubspot(client, acme, "http://169.254.169.254/latest/meta-data", "pat")
+    assert response.status_code == 422
+    assert "CONNECTOR_PRIVATE_ADDRESSES" in response.json()["detail"]
+    assert client.get("/api/v1/connectors", headers=acme.headers(Scope.ADMIN)).json() == []
+
+
 def test_disconnecting_returns_the_tenant_to_the_default_sources(client, acme):
     with running_hubspot(crm("pat-acme", "Acme Corp")) as (url, _):
         connect_hubspot(client, acme, url, "pat-acme")
