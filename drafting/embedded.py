@@ -120,9 +120,11 @@ def _candidate_sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
 
 
 def _kb_sentences(ticket_terms: frozenset[str], passages: Sequence[Passage]) -> list[Sentence]:
-    # Only the two best passages: lower-ranked ones are more often about a neighbouring topic.
+    # Only the two best passages customers may read: agent guidance is never quoted, and lower-ranked
+    # passages are more often about a neighbouring topic.
+    quotable = [passage for passage in passages if passage.for_customers][:2]
     scored: list[tuple[float, int, int, str, str]] = []
-    for rank, passage in enumerate(passages[:2]):
+    for rank, passage in enumerate(quotable):
         for position, (sentence, terms) in enumerate(_candidate_sentences(passage.text)):
             overlap = len(terms & ticket_terms)
             if overlap:

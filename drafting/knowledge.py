@@ -23,6 +23,11 @@ from scipy import sparse
 
 K1 = 1.5
 B = 0.75
+CUSTOMER = "customer"
+AGENT = "agent"
+"""Audiences: help-center text may be quoted to customers; agent guidance (internal procedures, agent
+policies and guidelines) informs the agent and the drafter but is never quoted in a reply."""
+_AGENT_MARKERS = frozenset({"agent", "internal"})
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -100,6 +105,11 @@ class Passage:
     title: str
     text: str
     score: float = 0.0
+    audience: str = CUSTOMER
+
+    @property
+    def for_customers(self) -> bool:
+        return self.audience == CUSTOMER
 
     @property
     def citation_id(self) -> str:
@@ -129,7 +139,9 @@ def tokenize(text: str) -> list[str]:
     return [_stem(token) for token in _TOKEN.findall(text.lower()) if token not in _STOPWORDS]
 
 
-def split_markdown(doc_id: str, text: str, title: str | None = None) -> tuple[Passage, ...]:
+def split_markdown(
+    doc_id: str, text: str, title: str | None = None, audience: str = CUSTOMER
+) -> tuple[Passage, ...]:
     """Split Markdown into one passage per heading; the section is the heading path joined by " > "."""
     passages: list[Passage] = []
     path: list[tuple[int, str]] = []
@@ -141,7 +153,7 @@ def split_markdown(doc_id: str, text: str, title: str | None = None) -> tuple[Pa
         body = "\n".join(lines).strip()
         if body:
             section = " > ".join(heading for _, heading in path)
-            passages.append(Passage(doc_id, section, doc_title or doc_id, body))
+            passages.append(Passage(doc_id, section, doc_title or doc_id, body, audience=audience))
         lines.clear()
 
     for line in text.splitlines():
@@ -181,14 +193,20 @@ def _read_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def load_markdown_file(path: str | Path, doc_id: str | None = None) -> tuple[Passage, ...]:
+def load_markdown_file(
+    path: str | Path, doc_id: str | None = None, audience: str = CUSTOMER
+) -> tuple[Passage, ...]:
     """Passages of one Markdown file (e.g. a tau2 policy.md); doc id defaults to the file stem."""
     source = Path(path)
-    return split_markdown(doc_id or source.stem, _read_text(source))
+    return split_markdown(doc_id or source.stem, _read_text(source), audience=audience)
 
 
-def load_jsonl_documents(path: str | Path) -> tuple[Passage, ...]:
-    """Passages of a JSONL file of ``{"id", "title", "content"}`` documents (plain or gzipped)."""
+def load_jsonl_documents(path: str | Path, audience: str = CUSTOMER) -> tuple[Passage, ...]:
+    """Passages of a JSONL file of ``{"id", "title", "content"}`` documents (plain or gzipped).
+
+    A document is agent guidance when its row says ``"audience": "agent"`` (or ``"internal"``) or its title
+    starts with "Internal:" (the tau2-bench convention); otherwise it has the file's ``audience``.
+    """
     passages: list[Passage] = []
     for line_number, line in enumerate(_read_text(Path(path)).splitlines(), start=1):
         if not line.strip():
@@ -198,14 +216,26 @@ def load_jsonl_documents(path: str | Path) -> tuple[Passage, ...]:
             doc_id, content = str(row["id"]), str(row["content"])
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{line_number}: not a document line ({exc})") from exc
-        passages.extend(split_markdown(doc_id, content, title=str(row.get("title") or doc_id)))
+        title = str(row.get("title") or doc_id)
+        passages.extend(
+            split_markdown(doc_id, content, title=title, audience=_row_audience(row, title, audience))
+        )
     return tuple(passages)
+
+
+def _row_audience(row: dict[str, object], title: str, default: str) -> str:
+    marked = str(row.get("audience") or "").strip().lower()
+    if marked in _AGENT_MARKERS or title.lower().startswith("internal:"):
+        return AGENT
+    if marked == CUSTOMER:
+        return CUSTOMER
+    return default
 
 
 def load_abcd_guidelines(
     guidelines_path: str | Path, kb_path: str | Path | None = None
 ) -> tuple[Passage, ...]:
-    """Passages of the ABCD agent guidelines: one document per flow, one section per subflow."""
+    """Passages of the ABCD agent guidelines (agent guidance): one document per flow, one section per subflow."""
     guidelines = json.loads(Path(guidelines_path).read_text(encoding="utf-8"))
     required: dict[str, list[str]] = {}
     if kb_path is not None:
@@ -224,7 +254,7 @@ def load_abcd_guidelines(
                 lines.append("Required actions: " + ", ".join(actions) + ".")
             text = "\n".join(line for line in lines if line)
             if text:
-                passages.append(Passage(doc_id, subflow, title, text))
+                passages.append(Passage(doc_id, subflow, title, text, audience=AGENT))
     return _unique_sections(passages)
 
 

@@ -46,6 +46,8 @@ class KnowledgeDocument(Base):
     section: Mapped[str] = mapped_column(String(300))
     title: Mapped[str] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(String(16), default="customer", server_default="customer")
+    """customer: may be quoted in replies; agent: guidance for the agent and the drafter, never quoted."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -75,6 +75,7 @@ def import_knowledge(session: Session, *, tenant_id: int, passages: Iterable[Pas
             "section": passage.section[:300],
             "title": passage.title[:500],
             "text": passage.text,
+            "audience": passage.audience,
             "created_at": now,
         }
         for passage in passages
@@ -88,7 +89,7 @@ def import_knowledge(session: Session, *, tenant_id: int, passages: Iterable[Pas
 def load_knowledge(session: Session, *, tenant_id: int) -> KnowledgeBase:
     """The tenant's knowledge base as a searchable index."""
     return KnowledgeBase(
-        Passage(doc_id=row.doc_id, section=row.section, title=row.title, text=row.text)
+        Passage(doc_id=row.doc_id, section=row.section, title=row.title, text=row.text, audience=row.audience)
         for row in repository.passages(session, tenant_id)
     )
 

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from drafting import service as drafting_service
 from drafting import training
-from drafting.knowledge import Passage, load_abcd_guidelines, load_jsonl_documents, load_markdown_file
+from drafting.knowledge import (
+    AGENT,
+    Passage,
+    load_abcd_guidelines,
+    load_jsonl_documents,
+    load_markdown_file,
+)
 from metrics import service as metrics_service
 from metrics.assignment import Unit
 from plugin.accounts import repository as accounts_repository
@@ -87,8 +93,9 @@ def knowledge_passages(data_dir: Path) -> list[Passage]:
     tau2 = data_dir / "tau2_bench"
     return [
         *load_jsonl_documents(tau2 / "banking_knowledge" / "documents.jsonl.gz"),
-        *load_markdown_file(tau2 / "retail" / "policy.md", "retail-policy"),
-        *load_markdown_file(tau2 / "telecom" / "main_policy.md", "telecom-policy"),
+        # tau2's policies tell agents what they may do: guidance, not text for customers.
+        *load_markdown_file(tau2 / "retail" / "policy.md", "retail-policy", audience=AGENT),
+        *load_markdown_file(tau2 / "telecom" / "main_policy.md", "telecom-policy", audience=AGENT),
         *load_abcd_guidelines(data_dir / "abcd" / "guidelines.json", data_dir / "abcd" / "kb.json"),
     ]
 

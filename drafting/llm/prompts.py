@@ -17,7 +17,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from drafting.context.base import AccountContext
 from drafting.knowledge import Passage
 
-PROMPT_VERSION = "reply-v1"
+PROMPT_VERSION = "reply-v2"
 MAX_PASSAGES = 5
 MAX_PASSAGE_CHARS = 1500
 MAX_TICKET_CHARS = 6000
@@ -48,6 +48,13 @@ without edits; use a low value when information is missing or the ticket is uncl
 Answer with one JSON object and nothing else:
 {{"reply": "<the reply text>", "cited_source_ids": ["<id>", ...], "confidence": <number between 0 and 1>}}"""
 
+_SYSTEM_V2 = _SYSTEM_V1.replace(
+    '- "knowledge": help-center passages, each with an "id".',
+    '- "knowledge": passages, each with an "id" and an "audience": "customer" passages are help-center text '
+    'you may quote or paraphrase; "agent" passages are internal guidance (procedures, policies) that tell you '
+    "what may be done: follow them, but never quote them or mention tools, systems or internal steps.",
+)
+
 _HUMAN_V1 = "{payload}"
 
 
@@ -63,6 +70,10 @@ PROMPTS: dict[str, ReplyPrompt] = {
     "reply-v1": ReplyPrompt(
         version="reply-v1",
         template=ChatPromptTemplate.from_messages([("system", _SYSTEM_V1), ("human", _HUMAN_V1)]),
+    ),
+    "reply-v2": ReplyPrompt(
+        version="reply-v2",
+        template=ChatPromptTemplate.from_messages([("system", _SYSTEM_V2), ("human", _HUMAN_V1)]),
     ),
 }
 
@@ -94,6 +105,7 @@ def reply_payload(
                 "title": passage.title,
                 "section": passage.section,
                 "text": passage.text[:MAX_PASSAGE_CHARS],
+                "audience": passage.audience,
             }
             for passage in passages[:MAX_PASSAGES]
         ],

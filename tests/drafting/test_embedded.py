@@ -138,3 +138,40 @@ def test_passage_markdown_markers_are_stripped() -> None:
     passage = Passage("d", "s", "t", "- **Refunds** are sent to the original card within five days.")
     reply = compose_reply("when are refunds sent to my card", None, [passage], AccountContext("x@y.com"))
     assert reply.sentences[1].text == "Refunds are sent to the original card within five days."
+
+
+def test_agent_guidance_is_never_quoted_even_when_it_matches_best():
+    guidance = Passage(
+        "internal-failed-payments",
+        "Procedure",
+        "Internal: Failed payments",
+        "Check whether the failed payment was retried three times before you call the card issuer.",
+        audience="agent",
+    )
+    help_text = KB.search("my card payment failed", k=1)[0]
+    reply = compose_reply("my card payment failed, was it retried", None, [guidance, help_text], CONTEXT)
+    cited = {source for sentence in reply.sentences for source in sentence.source_ids}
+    assert guidance.citation_id not in cited and "card issuer" not in reply.text
+    assert help_text.citation_id in cited
+
+
+def test_demo_replies_quote_only_customer_facing_passages():
+    import csv
+
+    from plugin.demo import knowledge_passages
+    from tests.data import DATA_DIR
+
+    passages = knowledge_passages(DATA_DIR)
+    kb = KnowledgeBase(passages)
+    agent_only = {p.citation_id for p in passages if not p.for_customers}
+    assert len(agent_only) > 100
+    with open(DATA_DIR / "banking77" / "train.csv", encoding="utf-8") as handle:
+        tickets = [row["text"] for row in csv.DictReader(handle)][::50]
+    quoted = {
+        source
+        for ticket in tickets
+        for sentence in compose_reply(ticket, None, kb.search(ticket, k=3), AccountContext("c")).sentences
+        for source in sentence.source_ids
+    }
+    assert any(source.startswith("kb:") for source in quoted)
+    assert not quoted & agent_only

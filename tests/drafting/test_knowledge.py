@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from drafting.knowledge import (
+    AGENT,
+    CUSTOMER,
     K1,
     B,
     KnowledgeBase,
@@ -170,3 +172,26 @@ def test_tau2_policies_and_abcd_import() -> None:
     kb = KnowledgeBase([*retail, *telecom, *abcd])
     assert kb.search("return a delivered order", k=1)[0].doc_id == "retail-policy"
     assert len(abcd) >= 50
+
+
+def test_internal_documents_and_agent_guidelines_are_agent_guidance(tmp_path: Path) -> None:
+    banking = load_jsonl_documents(BANKING_DOCS)
+    internal = {p.doc_id for p in banking if p.title.startswith("Internal:")}
+    assert internal and all(p.audience == AGENT for p in banking if p.doc_id in internal)
+    assert all(p.audience == CUSTOMER for p in banking if p.doc_id not in internal)
+
+    rows = [
+        {"id": "a", "title": "Escalations", "content": "Page the on-call lead.", "audience": "internal"},
+        {"id": "b", "title": "Shipping", "content": "Orders ship in two days.", "audience": "customer"},
+        {"id": "c", "title": "Returns", "content": "Returns are free."},
+    ]
+    path = tmp_path / "kb.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows))
+    assert [p.audience for p in load_jsonl_documents(path)] == [AGENT, CUSTOMER, CUSTOMER]
+    assert [p.audience for p in load_jsonl_documents(path, audience=AGENT)] == [AGENT, CUSTOMER, AGENT]
+
+    policy = tmp_path / "policy.md"
+    policy.write_text(POLICY)
+    assert {p.audience for p in load_markdown_file(policy, audience=AGENT)} == {AGENT}
+    abcd = load_abcd_guidelines(DATA / "abcd/guidelines.json", DATA / "abcd/kb.json")
+    assert {p.audience for p in abcd} == {AGENT}

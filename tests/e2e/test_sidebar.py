@@ -1,6 +1,9 @@
 """The agent's sidebar inside the demo helpdesk: the draft streams in, insert, send, feedback recorded."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from drafting import training
@@ -101,7 +104,8 @@ def test_agent_inserts_the_streamed_draft_and_the_ticket_shows_it(page, live_ser
 
     sidebar.locator("#insert").click()
     reply = page.locator("#reply-body")
-    page.wait_for_function("document.querySelector('#reply-body').value.includes('$150.00')")
+    # expect() polls from Python: wait_for_function would eval a string, which the page's CSP forbids.
+    expect(reply).to_have_value(re.compile(r"\$150\.00"))
     sidebar.locator("#action-status", has_text="Inserted").wait_for()
     assert feedback_kinds(e2e_sessions, tenant.id)[0][0] == "inserted"
 

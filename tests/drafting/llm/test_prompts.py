@@ -10,6 +10,7 @@ from drafting.llm.prompts import (
     build_messages,
     citable_ids,
     get_prompt,
+    reply_payload,
     to_openai_messages,
 )
 
@@ -24,7 +25,8 @@ PASSAGES = tuple(Passage(doc_id=f"doc{n}", section="Top", title=f"Doc {n}", text
 
 
 def test_current_version_is_registered():
-    assert get_prompt().version == PROMPT_VERSION == "reply-v1"
+    assert get_prompt().version == PROMPT_VERSION == "reply-v2"
+    assert get_prompt("reply-v1").version == "reply-v1"  # drafts made with it still say what produced them
 
 
 def test_unknown_version_is_a_configuration_error():
@@ -57,3 +59,25 @@ def test_only_the_first_passages_are_sent_and_citable():
 
     assert len(payload["knowledge"]) == MAX_PASSAGES
     assert PASSAGES[-1].citation_id not in citable_ids(CONTEXT, PASSAGES)
+
+
+def test_passages_travel_with_their_audience_and_the_prompt_says_agent_guidance_is_never_quoted():
+    guidance = Passage(
+        "internal-refunds", "Steps", "Internal: Refunds", "Use refund_tool_4821.", audience="agent"
+    )
+    help_text = Passage("refunds", "Timing", "Refunds", "Refunds take 5 to 7 business days.")
+    payload = json.loads(
+        reply_payload(
+            ticket_text="refund?", context=AccountContext("c"), passages=[guidance, help_text], intent=None
+        )
+    )
+    assert [(p["id"], p["audience"]) for p in payload["knowledge"]] == [
+        (guidance.citation_id, "agent"),
+        (help_text.citation_id, "customer"),
+    ]
+
+    def system(version: str) -> str:
+        return str(get_prompt(version).template.format_messages(brand="Acme", payload="{}")[0].content)
+
+    assert "never quote them" in system(PROMPT_VERSION)
+    assert "never quote them" not in system("reply-v1")
