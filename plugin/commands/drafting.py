@@ -48,12 +48,12 @@ def evaluate(
     typer.echo(json.dumps(report, indent=2))
 
 
-def _load_passages(path: Path) -> list:  # type: ignore[type-arg]
+def _load_passages(path: Path, audience: str = "customer") -> list:  # type: ignore[type-arg]
     from drafting.knowledge import load_jsonl_documents, load_markdown_file
 
     if path.suffix in {".md", ".markdown"}:
-        return list(load_markdown_file(path))
-    return list(load_jsonl_documents(path))
+        return list(load_markdown_file(path, audience=audience))
+    return list(load_jsonl_documents(path, audience=audience))
 
 
 @drafting_app.command("import-kb")
@@ -62,6 +62,14 @@ def import_kb(
     paths: Annotated[
         list[Path], typer.Argument(help="Markdown (.md) or JSONL (.jsonl, .jsonl.gz) documents")
     ],
+    agent_only: Annotated[
+        bool,
+        typer.Option(
+            "--agent-only",
+            help="Agent guidance (procedures, policies): used by the drafter, never quoted to customers. "
+            'JSONL rows may also say "audience": "agent"; titles starting \'Internal:\' always are.',
+        ),
+    ] = False,
 ) -> None:
     """Add documents to a tenant's knowledge base (sections become citable passages)."""
     from drafting import training
@@ -74,7 +82,10 @@ def import_kb(
         tenant_row = accounts_service.get_tenant(session, tenant)
         added = sum(
             training.import_knowledge(
-                session, tenant_id=tenant_row.id, passages=_load_passages(path), clock=SystemClock()
+                session,
+                tenant_id=tenant_row.id,
+                passages=_load_passages(path, "agent" if agent_only else "customer"),
+                clock=SystemClock(),
             )
             for path in paths
         )
