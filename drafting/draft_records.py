@@ -12,16 +12,17 @@ PASSAGE_EXCERPT_CHARS = 600
 
 
 def context_json(context: AccountContext, passages: Sequence[Passage], citations: Sequence[str]) -> str:
-    """The draft's context column: the facts, the cited passages and how each source answered."""
+    """The draft's context column: the facts, the cited passages, the agent guidance found for the ticket
+    and how each source answered."""
     cited = set(citations)
     return json.dumps(
         {
             # What each cited passage said when the draft was written: the sidebar shows it, whatever the
             # knowledge base holds later.
-            "passages": [
-                {"id": p.citation_id, "title": p.title, "section": p.section, "excerpt": _excerpt(p.text)}
-                for p in passages
-                if p.citation_id in cited
+            "passages": [_passage_json(p) for p in passages if p.citation_id in cited],
+            # Internal procedures and policies that matched the ticket: for the agent's eyes, never quoted.
+            "guidance": [
+                _passage_json(p) for p in passages if not p.for_customers and p.citation_id not in cited
             ],
             "facts": [
                 {"id": f.id, "key": f.key, "label": f.label, "value": f.value, "source": f.source}
@@ -56,6 +57,7 @@ def to_view(row: Draft) -> DraftView:
         guardrails=tuple(json.loads(row.guardrails)),
         context=tuple(context["facts"]),
         passages=tuple(context.get("passages", ())),
+        guidance=tuple(context.get("guidance", ())),
         sources=tuple(context["sources"]),
         context_partial=row.context_partial,
         drafter=row.drafter,
@@ -66,6 +68,15 @@ def to_view(row: Draft) -> DraftView:
         completion_tokens=row.completion_tokens,
         billed=row.billed,
     )
+
+
+def _passage_json(passage: Passage) -> dict[str, str]:
+    return {
+        "id": passage.citation_id,
+        "title": passage.title,
+        "section": passage.section,
+        "excerpt": _excerpt(passage.text),
+    }
 
 
 def _excerpt(text: str, limit: int = PASSAGE_EXCERPT_CHARS) -> str:

@@ -66,6 +66,8 @@ class DraftView:
     prompt_tokens: int
     completion_tokens: int
     billed: bool
+    guidance: tuple[dict[str, str], ...] = ()
+    """Agent-only passages (internal procedures, policies) that matched the ticket: id, title, section, excerpt."""
 
 
 @dataclass(frozen=True)

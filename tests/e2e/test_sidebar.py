@@ -29,6 +29,13 @@ BILLING_PASSAGE = Passage(
     "Your monthly bill includes every active line and any add-on bought during the month. "
     "The account page lists each charge of the bill.",
 )
+BILLING_PROCEDURE = Passage(
+    "internal-billing-disputes",
+    "Checking a bill",
+    "Internal: Bill questions",
+    "Open the billing console and compare this month's bill with last month's before answering.",
+    audience="agent",
+)
 
 # The few ZAF client calls the sidebar makes, answered the way Zendesk's SDK answers them.
 FAKE_ZAF_SDK = """
@@ -57,7 +64,9 @@ def desk(e2e_sessions):
         metrics_service.configure_experiment(
             session, tenant_id=tenant.id, unit=Unit.TICKET, assisted_share_bp=10_000, clock=clock
         )
-        training.import_knowledge(session, tenant_id=tenant.id, passages=[BILLING_PASSAGE], clock=clock)
+        training.import_knowledge(
+            session, tenant_id=tenant.id, passages=[BILLING_PASSAGE, BILLING_PROCEDURE], clock=clock
+        )
         assisted = local.create_ticket(
             session,
             tenant_id=tenant.id,

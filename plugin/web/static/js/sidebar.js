@@ -217,6 +217,28 @@ function renderSources(draft) {
     list.append(el("li", { id: `source-${number}`, "data-citation": citation }, toggle, body));
   }
   $("sources").hidden = state.numbers.size === 0;
+  renderGuidance(draft);
+}
+
+function renderGuidance(draft) {
+  const list = $("guidance-list");
+  clear(list);
+  for (const passage of draft.guidance || []) {
+    const heading = passage.section && passage.section !== passage.title ? ` › ${passage.section}` : "";
+    list.append(
+      el(
+        "li",
+        { "data-citation": passage.id },
+        el(
+          "details",
+          {},
+          el("summary", { text: `${passage.title}${heading}` }),
+          el("blockquote", { class: "excerpt", text: passage.excerpt }),
+        ),
+      ),
+    );
+  }
+  $("guidance").hidden = !(draft.guidance || []).length;
 }
 
 function toggleSource(number, open) {
@@ -330,6 +352,7 @@ async function draft({ regenerate = false } = {}) {
   clear($("draft-text"));
   clear($("draft-warnings"));
   $("sources").hidden = true;
+  $("guidance").hidden = true;
   $("draft-meta").hidden = true;
   $("draft-text").setAttribute("aria-busy", "true");
   actionStatus(regenerate ? "Writing a new draft…" : "Writing a draft…");
@@ -411,6 +434,7 @@ async function onDiscard() {
     clear($("draft-text"));
     clear($("draft-warnings"));
     $("sources").hidden = true;
+    $("guidance").hidden = true;
     $("draft-meta").hidden = true;
     state.draft = null;
     setButtons({ regenerate: true });
