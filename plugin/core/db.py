@@ -56,10 +56,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            # Take the write lock up front so concurrent writers queue instead of failing on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_begin(conn: Any, cursor: Any, *_statement: Any) -> None:
+            # Take the write lock with the transaction's first statement, so concurrent writers queue instead
+            # of failing on upgrade; not at SQLAlchemy's begin, which would hold it while that statement is
+            # still being compiled and bound.
+            if not cursor.connection.in_transaction:
+                cursor.execute("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
