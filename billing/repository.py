@@ -15,6 +15,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Session
@@ -179,44 +180,43 @@ def _hot_path_statement(dialect: str) -> Any:
         return _HOT_PATH[dialect]
     account = ACCOUNTS.c
     price = PRICES.c
+    tenant_id = bindparam("tenant_id", type_=Integer())
+    kind = bindparam("kind", type_=String())
     occurred_at = bindparam("occurred_at", type_=UtcDateTime())
+    # The price in force, looked up once per outcome; no row means the list price.
     in_force = (
         select(price.unit_price_micros, price.currency)
-        .where(
-            price.tenant_id == account.tenant_id,
-            price.kind == bindparam("kind"),
-            price.effective_from <= occurred_at,
-        )
+        .where(price.tenant_id == tenant_id, price.kind == kind, price.effective_from <= occurred_at)
         .order_by(price.effective_from.desc())
         .limit(1)
+        .subquery("in_force")
     )
     unit_price = func.coalesce(
-        in_force.with_only_columns(price.unit_price_micros).scalar_subquery(),
-        bindparam("default_unit_price_micros", type_=BigInteger()),
+        in_force.c.unit_price_micros, bindparam("default_unit_price_micros", type_=BigInteger())
     )
-    currency = func.coalesce(in_force.with_only_columns(price.currency).scalar_subquery(), account.currency)
     occurred_period = bindparam("occurred_period", type_=Date())
     period = case((account.open_period > occurred_period, account.open_period), else_=occurred_period)
-    source = _locked(
+    source = (
         select(
             account.tenant_id,
             bindparam("idempotency_key", type_=String()),
-            bindparam("kind", type_=String()),
+            kind,
             literal(1),
             unit_price,
             unit_price,
-            currency,
+            func.coalesce(in_force.c.currency, account.currency),
             period,
             occurred_at,
             bindparam("recorded_at", type_=UtcDateTime()),
             bindparam("ticket_id", type_=String()),
             bindparam("draft_id", type_=String()),
             bindparam("resolution_id", type_=Integer()),
-        ).where(
-            account.tenant_id == bindparam("tenant_id", type_=Integer()), account.monthly_cap_cents.is_(None)
-        ),
-        "key_share" if dialect == "postgresql" else None,
+        )
+        .select_from(ACCOUNTS.outerjoin(in_force, true()))
+        .where(account.tenant_id == tenant_id, account.monthly_cap_cents.is_(None))
     )
+    if dialect == "postgresql":
+        source = source.with_for_update(read=True, key_share=True, of=ACCOUNTS)
     columns = [
         "tenant_id", "idempotency_key", "kind", "quantity", "unit_price_micros", "amount_micros", "currency",
         "period_start", "occurred_at", "recorded_at", "ticket_id", "draft_id", "resolution_id",
@@ -295,16 +295,16 @@ class EntryRef(NamedTuple):
     period_start: date
 
 
+_ENTRY_BY_KEY = select(LEDGER.c.id, LEDGER.c.resolution_id, LEDGER.c.period_start).where(
+    LEDGER.c.tenant_id == bindparam("tenant_id"), LEDGER.c.idempotency_key == bindparam("idempotency_key")
+)
+
+
 def entry_by_key(session: Session, tenant_id: int, idempotency_key: str) -> EntryRef | None:
-    """The entry a key already holds (a retry's answer), read without building an ORM object."""
-    ledger = LEDGER.c
+    """The entry a key already holds (a retry's answer), read without building an ORM object or a statement."""
     row = (
         session.connection()
-        .execute(
-            select(ledger.id, ledger.resolution_id, ledger.period_start).where(
-                ledger.tenant_id == tenant_id, ledger.idempotency_key == idempotency_key
-            )
-        )
+        .execute(_ENTRY_BY_KEY, {"tenant_id": tenant_id, "idempotency_key": idempotency_key})
         .first()
     )
     return None if row is None else EntryRef(*row)

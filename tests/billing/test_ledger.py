@@ -102,6 +102,21 @@ def test_price_book_change_applies_from_its_effective_date(session, clock):
     assert after.amount_micros == 12_500_000
 
 
+def test_each_draft_is_priced_by_the_latest_draft_price_in_force_at_its_moment(session, clock):
+    acme = make_tenant(session, clock)
+    for kind, days, rate in (("draft", 1, "12.5"), ("draft", 3, "10"), ("resolution", 0, "5")):
+        session.add(
+            PriceRow(tenant_id=acme.id, kind=kind, unit_price_micros=rate_to_micros(Decimal(rate)), currency="USD",
+                     effective_from=clock.now() + timedelta(days=days), created_at=clock.now())
+        )  # fmt: skip
+    session.flush()
+    amounts = [
+        deliver_draft(session, clock, acme.id, str(days), at=clock.now() + timedelta(days=days)).amount_micros
+        for days in (0, 2, 4)
+    ]
+    assert amounts == [25_000_000, 12_500_000, 10_000_000]
+
+
 def test_ledger_entries_cannot_be_updated_or_deleted_through_the_orm(session, clock):
     acme = make_tenant(session, clock)
     deliver_draft(session, clock, acme.id, "1")
