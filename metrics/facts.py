@@ -1,6 +1,6 @@
 """Per-ticket facts as columns: what the SQL aggregation hands to the report (pure, numpy only)."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -60,6 +60,20 @@ def next_contacts(requesters: IntArray, created_s: FloatArray, solved_s: FloatAr
     return result
 
 
+def columns_from_row_batches(
+    names: Sequence[str], batches: Iterable[Sequence[Sequence[Any]]], *, numeric: Collection[str]
+) -> dict[str, np.ndarray]:
+    """One array per column from batches of rows: floats (NaN for NULL) for `numeric` names, else objects."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for rows in batches:
+        for name, column in zip(names, zip(*rows, strict=True), strict=True):
+            parts[name].append(np.array(column, dtype=float if name in numeric else object))
+    return {
+        name: np.concatenate(arrays) if arrays else np.array([], dtype=float if name in numeric else object)
+        for name, arrays in parts.items()
+    }
+
+
 @dataclass(frozen=True)
 class TicketFacts:
     """One entry per ticket in every array; `solved_s` is set only when the ticket is solved now."""
@@ -109,19 +123,7 @@ class TicketFacts:
         cls, names: Sequence[str], batches: Iterable[Sequence[Sequence[Any]]]
     ) -> "TicketFacts":
         """From batches of database rows whose columns are named as the fields."""
-        numeric = set(NUMERIC_COLUMNS)
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
-        for rows in batches:
-            for name, column in zip(names, zip(*rows, strict=True), strict=True):
-                parts[name].append(np.array(column, dtype=float if name in numeric else object))
-        return cls.from_columns(
-            {
-                name: np.concatenate(arrays)
-                if arrays
-                else np.array([], dtype=float if name in numeric else object)
-                for name, arrays in parts.items()
-            }
-        )
+        return cls.from_columns(columns_from_row_batches(names, batches, numeric=NUMERIC_COLUMNS))
 
     @classmethod
     def from_rows(cls, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> "TicketFacts":
