@@ -45,9 +45,8 @@ def segments(
         blocks = []
         for code in largest:
             inside = codes == code
-            block = comparison_block(
-                values.take(inside), {arm: mask[inside] for arm, mask in masks.items()}, options
-            )
+            # Each arm of the segment is taken from the whole population at once, not segment then arm.
+            block = comparison_block(values, {arm: mask & inside for arm, mask in masks.items()}, options)
             blocks.append({"value": names[code], "tickets": int(inside.sum()), **block})
         for metric in REPORT_METRICS:
             raw = [block["comparisons"][metric]["p_value"] for block in blocks]

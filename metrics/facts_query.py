@@ -47,13 +47,22 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.count().filter(condition)
 
 
-def facts_statement(tenant_id: int, *, since: datetime | None, until: datetime | None) -> Select[Any]:
-    """One row per ticket created in [since, until), from the events that happened before `until`."""
+def facts_statement(
+    tenant_id: int,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    ticket_ids: Select[Any] | None = None,
+) -> Select[Any]:
+    """One row per ticket created in [since, until), from the events that happened before `until`;
+    only the tickets `ticket_ids` selects, when given."""
     event = TicketEventRow.__table__.c
     public = func.coalesce(event.public, true())
     is_reply = and_(event.event.in_(REPLIES), public)
     is_human_reply = and_(event.event == EventName.AGENT_REPLY.value, public)
     scope = [event.tenant_id == tenant_id]
+    if ticket_ids is not None:
+        scope.append(event.ticket_id.in_(ticket_ids))
     if until is not None:
         scope.append(event.occurred_at < until)
     if since is not None:

@@ -88,3 +88,40 @@ class BusinessSchedule(Base):
     hours_json: Mapped[str] = mapped_column(Text)
     holidays_json: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TicketFactsRow(Base):
+    """Per-ticket facts folded from the event log as events arrive, so a report never aggregates the log.
+
+    Every column is a min, max, count or sum over the ticket's events, so folding events in any order,
+    in any batches, gives what one GROUP BY over the log gives. Instants are microseconds since the
+    epoch (UTC): exact, and read as numbers without parsing.
+    """
+
+    __tablename__ = "metrics_ticket_facts"
+    # Clustered by (tenant, ticket) on SQLite: a report reads a tenant's rows in ticket order, sequentially.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ticket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requester_id: Mapped[str] = mapped_column(String(64))
+    event_arm: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    intent: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    priority: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    first_event_at_us: Mapped[int] = mapped_column(BigInteger)
+    last_event_at_us: Mapped[int] = mapped_column(BigInteger)
+    created_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    first_reply_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    first_human_reply_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_solved_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_reopened_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    replies: Mapped[int] = mapped_column(Integer)
+    ai_replies: Mapped[int] = mapped_column(Integer)
+    human_replies: Mapped[int] = mapped_column(Integer)
+    reopens: Mapped[int] = mapped_column(Integer)
+    escalations: Mapped[int] = mapped_column(Integer)
+    drafts_delivered: Mapped[int] = mapped_column(Integer)
+    handle_seconds: Mapped[float] = mapped_column(Float)
+    csat_sum: Mapped[float] = mapped_column(Float)
+    csat_count: Mapped[int] = mapped_column(Integer)

@@ -12,14 +12,14 @@ from metrics.models import Assignment, BusinessSchedule, Experiment, TicketArm, 
 from plugin.core.db import insert_ignoring_duplicates
 
 
-def insert_events(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert events, skipping keys already logged; returns how many were new.
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert events, skipping keys already logged; returns the ids of those that were new.
 
     Parameters go as an executemany (SQLAlchemy batches them into multi-row INSERTs) rather than one
     statement compiled with every row's values, which is what makes bulk imports fast.
     """
     if not rows:
-        return 0
+        return []
     table = cast(Table, TicketEventRow.__table__)
     dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
@@ -27,7 +27,7 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> int:
         .on_conflict_do_nothing(index_elements=["tenant_id", "event_key"])
         .returning(table.c.id)
     )
-    return len(session.execute(statement, rows).all())
+    return list(session.scalars(statement, rows))
 
 
 def ticket_events(session: Session, tenant_id: int, ticket_id: str) -> list[TicketEventRow]:

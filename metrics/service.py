@@ -13,7 +13,7 @@ from metrics.assignment import BUCKETS, DEFAULT_ASSISTED_SHARE_BP, Unit, assign_
 from metrics.business_hours import Schedule
 from metrics.events import TicketEvent
 from metrics.facts import TicketFacts
-from metrics.facts_query import ticket_facts
+from metrics.facts_table import fold_events, stored_ticket_facts
 from metrics.models import BusinessSchedule, Experiment, TicketEventRow
 from metrics.report import DAY_SECONDS, ReportOptions
 from metrics.report_document import assemble_report, price_book_fees
@@ -24,10 +24,11 @@ FeesByTicket = Callable[[Sequence[str]], Mapping[str, int]]
 """Given ticket ids, the AI fees billed for each in cents (e.g. read from the billing ledger)."""
 
 
-def record_events(session: Session, *, tenant_id: int, events: Sequence[TicketEvent], clock: Clock) -> int:
-    """Append events to the log; events whose key is already there are skipped. Returns how many were new."""
-    recorded_at = clock.now()
-    rows = [
+def event_rows(
+    tenant_id: int, events: Sequence[TicketEvent], *, recorded_at: datetime
+) -> list[dict[str, Any]]:
+    """The log rows of events, as repository.insert_events takes them."""
+    return [
         {
             "tenant_id": tenant_id,
             "event_key": event.key,
@@ -47,7 +48,14 @@ def record_events(session: Session, *, tenant_id: int, events: Sequence[TicketEv
         }
         for event in events
     ]
-    return repository.insert_events(session, rows)
+
+
+def record_events(session: Session, *, tenant_id: int, events: Sequence[TicketEvent], clock: Clock) -> int:
+    """Append events to the log and fold the new ones into the ticket facts; events whose key is already
+    there are skipped. Returns how many were new."""
+    inserted = repository.insert_events(session, event_rows(tenant_id, events, recorded_at=clock.now()))
+    fold_events(session, inserted)
+    return len(inserted)
 
 
 def list_ticket_events(session: Session, *, tenant_id: int, ticket_id: str) -> list[TicketEventRow]:
@@ -277,10 +285,10 @@ def report_over_log(
     include_trends: bool = True,
     experiments: Sequence[Experiment] = (),
 ) -> dict[str, Any]:
-    """The report over the tenant's event log with explicit options; tickets without a recorded arm get
-    their experiment's hashed arm when `experiments` are given."""
+    """The report over the tenant's event log (read from its maintained facts) with explicit options;
+    tickets without a recorded arm get their experiment's hashed arm when `experiments` are given."""
     facts = fill_missing_arms(
-        ticket_facts(session, tenant_id=tenant_id, since=since, until=until), experiments
+        stored_ticket_facts(session, tenant_id=tenant_id, since=since, until=until), experiments
     )
     report = assemble_report(
         facts,
