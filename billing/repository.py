@@ -396,3 +396,13 @@ def fees_by_ticket(session: Session, tenant_id: int, ticket_ids: list[str]) -> d
         )
         totals.update({ticket: int(micros or 0) for ticket, micros in rows})
     return totals
+
+
+def settled_resolution_states(session: Session, tenant_id: int) -> list[tuple[str | None, str]]:
+    """(draft id, state) of the tenant's resolutions whose fate is known (not pending)."""
+    rows = session.execute(
+        select(Resolution.draft_id, Resolution.state).where(
+            Resolution.tenant_id == tenant_id, Resolution.state != "pending"
+        )
+    )
+    return [(draft_id, state) for draft_id, state in rows]

@@ -60,6 +60,19 @@ def fees_by_ticket(session: Session, *, tenant_id: int, ticket_ids: Sequence[str
     return {ticket: round_half_away_from_zero(amount) for ticket, amount in micros.items()}
 
 
+STUCK_STATES = frozenset({"billed", "waived"})
+
+
+def resolutions_that_stuck(session: Session, *, tenant_id: int) -> dict[str, bool]:
+    """Per draft id, whether its auto-resolution stuck (billed, or waived past the cap) or not (cancelled
+    by a reply or takeover, reversed on reopen); resolutions still in their window are not known yet."""
+    return {
+        draft_id: state in STUCK_STATES
+        for draft_id, state in billing_repository.settled_resolution_states(session, tenant_id)
+        if draft_id is not None
+    }
+
+
 def record_outcome(
     session: Session,
     *,

@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -12,6 +13,17 @@ from drafting.models import (
     KnowledgeDocument,
 )
 from plugin.core.db import insert_ignoring_duplicates
+
+
+class DraftEvidence(NamedTuple):
+    draft_id: int
+    confidence: float
+    action: str
+    reasons: str
+    """JSON list of what blocked auto-resolution."""
+    text_length: int
+    agent_action: str | None
+    edit_distance: int | None
 
 
 def settings(session: Session, tenant_id: int) -> DraftingSettings | None:
@@ -135,3 +147,30 @@ def delete_connector(session: Session, tenant_id: int, kind: str) -> bool:
         delete(ContextConnector).where(ContextConnector.tenant_id == tenant_id, ContextConnector.kind == kind)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def draft_outcome_evidence(session: Session, tenant_id: int) -> list[DraftEvidence]:
+    """Each assisted draft with its decision and the agent's first action on it (ratings do not count),
+    oldest first; the action is None while the agent has not inserted, edited or discarded it."""
+    first_action = (
+        select(DraftFeedback.draft_id, func.min(DraftFeedback.id).label("feedback_id"))
+        .where(DraftFeedback.tenant_id == tenant_id, DraftFeedback.kind != "rated")
+        .group_by(DraftFeedback.draft_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Draft.id,
+            Draft.confidence,
+            Draft.action,
+            Draft.reasons,
+            func.length(Draft.text),
+            DraftFeedback.kind,
+            DraftFeedback.edit_distance,
+        )
+        .outerjoin(first_action, first_action.c.draft_id == Draft.id)
+        .outerjoin(DraftFeedback, DraftFeedback.id == first_action.c.feedback_id)
+        .where(Draft.tenant_id == tenant_id, Draft.action.in_(("draft", "auto_resolve")))
+        .order_by(Draft.id)
+    )
+    return [DraftEvidence(*row) for row in rows]

@@ -19,6 +19,7 @@ from billing.errors import PeriodNotClosable
 from billing.gateway import BillingGateway
 from billing.invoices import close_period
 from billing.periods import DEFAULT_GRACE, period_of, previous_period
+from drafting import recalibration
 from drafting import service as drafting_service
 from drafting.schemas import CustomerMessage, DraftOutcome
 from metrics import service as metrics_service
@@ -42,6 +43,7 @@ EXECUTE_AUTO_RESOLUTION = "execute_auto_resolution"
 SETTLE_RESOLUTIONS = "settle_resolutions"
 CLOSE_BILLING_PERIODS = "close_billing_periods"
 PUSH_TO_STRIPE = "push_to_stripe"
+RECALIBRATE_THRESHOLD = "recalibrate_threshold"
 
 
 def react(session: Session, *, receipt: WebhookReceipt, clock: Clock) -> None:
@@ -131,6 +133,7 @@ class Autopilot:
             SETTLE_RESOLUTIONS: self.settle_resolutions,
             CLOSE_BILLING_PERIODS: self.close_billing_periods,
             PUSH_TO_STRIPE: self.push_to_stripe,
+            RECALIBRATE_THRESHOLD: self.recalibrate_threshold,
         }
 
     async def draft_message(self, job: ClaimedJob, context: JobContext) -> None:
@@ -203,6 +206,20 @@ class Autopilot:
         with transaction(factory) as session:
             billing_service.settle_due_resolutions(
                 session, now=clock.now(), clock=clock, tenant_id=job.tenant_id
+            )
+
+    async def recalibrate_threshold(self, job: ClaimedJob, context: JobContext) -> None:
+        """Move the tenant's autopilot threshold to what its drafts' outcomes support."""
+        factory, clock = context.factory, context.clock
+        with transaction(factory) as session:
+            result = recalibration.recalibrate_threshold(session, tenant_id=job.tenant_id, clock=clock)
+        if result.applied and result.threshold_after != result.threshold_before:
+            log.info(
+                "tenant %s threshold %.3f -> %.3f from %d outcomes",
+                job.tenant_id,
+                result.threshold_before,
+                result.threshold_after,
+                result.outcomes,
             )
 
     async def close_billing_periods(self, job: ClaimedJob, context: JobContext) -> None:

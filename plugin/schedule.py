@@ -9,7 +9,7 @@ from plugin.accounts import repository as accounts_repository
 from plugin.core.clock import Clock
 from plugin.jobs import service as jobs
 from plugin.jobs.service import NewJob
-from plugin.pipeline import CLOSE_BILLING_PERIODS, PUSH_TO_STRIPE, SETTLE_RESOLUTIONS
+from plugin.pipeline import CLOSE_BILLING_PERIODS, PUSH_TO_STRIPE, RECALIBRATE_THRESHOLD, SETTLE_RESOLUTIONS
 
 SETTLE_EVERY_MINUTES = 5
 
@@ -31,6 +31,16 @@ def enqueue_due(session: Session, *, clock: Clock) -> int:
         )
         for tenant in accounts_repository.list_tenants(session)
     ]
+    periodic.extend(
+        NewJob(
+            tenant.id,
+            RECALIBRATE_THRESHOLD,
+            f"{RECALIBRATE_THRESHOLD}:{tenant.id}:{now:%Y%m%d}",
+            {},
+            max_attempts=3,
+        )
+        for tenant in accounts_repository.list_tenants(session)
+    )
     # Billing-wide work belongs to no tenant: tenant id 0.
     periodic.append(
         NewJob(0, CLOSE_BILLING_PERIODS, f"{CLOSE_BILLING_PERIODS}:{now:%Y%m%d}", {}, max_attempts=5)

@@ -318,14 +318,16 @@ class Simulation:
                 session, tenant_id=self.tenant_id, draft_id=latest.id, agent_id=agent, clock=self.clock
             )
             self.result.counts["drafts_delivered"] += 1
-            risky = bool(latest.guardrails) or not latest.grounded or latest.confidence < 0.5
+            # Agents judge the draft by whether it answers the customer: a wrong intent is mostly thrown
+            # away, a right one mostly sent, now and then with a line of their own.
+            right = latest.intent == story.intent
+            risky = bool(latest.guardrails) or not latest.grounded
             roll = self.rng.random()
+            discard_below, edit_below = (
+                (0.06, 0.36) if right and not risky else (0.25, 0.75) if right else (0.7, 0.95)
+            )
             kind: FeedbackKind = (
-                "discarded"
-                if roll < (0.35 if risky else 0.12)
-                else "edited"
-                if roll < (0.75 if risky else 0.42)
-                else "inserted"
+                "discarded" if roll < discard_below else "edited" if roll < edit_below else "inserted"
             )
             text = delivered.draft.text if delivered.draft else latest.text
             final = {

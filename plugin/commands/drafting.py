@@ -120,3 +120,25 @@ def train_classifier(
         f"{choice.threshold:.3f} (precision {choice.precision:.3f}, lower bound {choice.precision_lower:.3f}, "
         f"coverage {choice.coverage:.3f}, {choice.status})"
     )
+
+
+@drafting_app.command("recalibrate")
+def recalibrate(
+    tenant: Annotated[str, typer.Argument(help="Tenant slug")],
+    min_outcomes: Annotated[int, typer.Option(min=1, help="Outcomes needed before they decide")] = 200,
+) -> None:
+    """Set the tenant's autopilot threshold from its drafts' outcomes (the worker does this daily)."""
+    from dataclasses import asdict
+
+    from drafting.recalibration import recalibrate_threshold
+    from plugin.accounts import service as accounts_service
+    from plugin.cli import session_factory
+    from plugin.core.clock import SystemClock
+    from plugin.core.db import transaction
+
+    with transaction(session_factory()) as session:
+        tenant_row = accounts_service.get_tenant(session, tenant)
+        result = recalibrate_threshold(
+            session, tenant_id=tenant_row.id, clock=SystemClock(), min_outcomes=min_outcomes
+        )
+    typer.echo(json.dumps(asdict(result), indent=2))

@@ -121,3 +121,23 @@ def test_control_ticket_never_gets_an_ai_reply_or_a_job(session, clock, demo):
     assert [c for c in helpdesk.comments(ticket.ticket_id) if c.author_id == LOCAL_AI_AUTHOR_ID] == []
     kinds = session.scalars(select(Job.kind).where(Job.tenant_id == tenant.id)).all()
     assert "draft_message" not in kinds
+
+
+def test_the_daily_recalibration_runs_and_keeps_the_trained_threshold_until_outcomes_suffice(
+    session, clock, demo
+):
+    tenant, helpdesk, worker = demo
+    split(session, tenant.id, clock, 10_000)
+    helpdesk.create_ticket(
+        subject="Card", body="My new card still has not arrived, when will it come?", **CUSTOMER
+    )
+    drain(worker)
+    jobs = session.execute(
+        select(Job.status, Job.dedupe_key).where(
+            Job.tenant_id == tenant.id, Job.kind == "recalibrate_threshold"
+        )
+    ).all()
+    assert [(status, key) for status, key in jobs] == [
+        ("done", f"recalibrate_threshold:{tenant.id}:{clock.now():%Y%m%d}")
+    ]
+    assert drafting_service.tenant_settings(session, tenant_id=tenant.id, clock=clock).threshold == 0.5
