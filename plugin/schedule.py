@@ -21,26 +21,28 @@ def _bucket(moment: datetime, minutes: int) -> str:
 def enqueue_due(session: Session, *, clock: Clock) -> int:
     """Queue this bucket's periodic jobs for every tenant; returns how many were new."""
     now = clock.now()
+    tenant_ids = [tenant.id for tenant in accounts_repository.list_tenants(session)]
+    settle_bucket, day = _bucket(now, SETTLE_EVERY_MINUTES), f"{now:%Y%m%d}"
     periodic = [
-        NewJob(
-            tenant_id=tenant.id,
-            kind=SETTLE_RESOLUTIONS,
-            dedupe_key=f"{SETTLE_RESOLUTIONS}:{tenant.id}:{_bucket(now, SETTLE_EVERY_MINUTES)}",
-            payload={},
-            max_attempts=3,
+        job
+        for tenant_id in tenant_ids
+        for job in (
+            NewJob(
+                tenant_id,
+                SETTLE_RESOLUTIONS,
+                f"{SETTLE_RESOLUTIONS}:{tenant_id}:{settle_bucket}",
+                {},
+                max_attempts=3,
+            ),
+            NewJob(
+                tenant_id,
+                RECALIBRATE_THRESHOLD,
+                f"{RECALIBRATE_THRESHOLD}:{tenant_id}:{day}",
+                {},
+                max_attempts=3,
+            ),
         )
-        for tenant in accounts_repository.list_tenants(session)
     ]
-    periodic.extend(
-        NewJob(
-            tenant.id,
-            RECALIBRATE_THRESHOLD,
-            f"{RECALIBRATE_THRESHOLD}:{tenant.id}:{now:%Y%m%d}",
-            {},
-            max_attempts=3,
-        )
-        for tenant in accounts_repository.list_tenants(session)
-    )
     # Billing-wide work belongs to no tenant: tenant id 0.
     periodic.append(
         NewJob(0, CLOSE_BILLING_PERIODS, f"{CLOSE_BILLING_PERIODS}:{now:%Y%m%d}", {}, max_attempts=5)
